@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// migration is one versioned schema change, written for each backend.
+type migration struct {
+	version  int
+	name     string
+	sqlite   string
+	postgres string
+}
+
+// migrations are applied in order and never edited once released: a change
+// to the schema is a new entry.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "inbox, conversations, dead letters",
+		sqlite: `
+CREATE TABLE conversations (
+	id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+	source              TEXT    NOT NULL,
+	account             TEXT    NOT NULL,
+	contact             TEXT    NOT NULL,
+	created_at_ms       INTEGER NOT NULL,
+	last_event_at_ms    INTEGER NOT NULL,
+	lease_owner         TEXT,
+	lease_expires_at_ms INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (source, account, contact)
+);
+CREATE TABLE inbox_events (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	source          TEXT    NOT NULL,
+	kind            TEXT    NOT NULL,
+	key             TEXT    NOT NULL,
+	conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+	occurred_at_ms  INTEGER NOT NULL,
+	received_at_ms  INTEGER NOT NULL,
+	payload         BLOB    NOT NULL,
+	state           TEXT    NOT NULL DEFAULT 'pending',
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at_ms BIGINT NOT NULL DEFAULT 0,
+	duplicates      INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT,
+	done_at_ms      INTEGER,
+	UNIQUE (source, kind, key)
+);
+CREATE INDEX inbox_events_pending ON inbox_events (conversation_id, occurred_at_ms, id) WHERE state = 'pending';
+CREATE INDEX inbox_events_state ON inbox_events (state, received_at_ms);
+CREATE TABLE dead_letters (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	event_id        INTEGER NOT NULL UNIQUE REFERENCES inbox_events (id),
+	conversation_id INTEGER NOT NULL,
+	source          TEXT    NOT NULL,
+	kind            TEXT    NOT NULL,
+	key             TEXT    NOT NULL,
+	reason          TEXT    NOT NULL,
+	error           TEXT    NOT NULL,
+	attempts        INTEGER NOT NULL,
+	created_at_ms   INTEGER NOT NULL
+);`,
+		postgres: `
+CREATE TABLE conversations (
+	id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	source              TEXT   NOT NULL,
+	account             TEXT   NOT NULL,
+	contact             TEXT   NOT NULL,
+	created_at_ms       BIGINT NOT NULL,
+	last_event_at_ms    BIGINT NOT NULL,
+	lease_owner         TEXT,
+	lease_expires_at_ms BIGINT NOT NULL DEFAULT 0,
+	UNIQUE (source, account, contact)
+);
+CREATE TABLE inbox_events (
+	id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	source          TEXT   NOT NULL,
+	kind            TEXT   NOT NULL,
+	key             TEXT   NOT NULL,
+	conversation_id BIGINT NOT NULL REFERENCES conversations (id),
+	occurred_at_ms  BIGINT NOT NULL,
+	received_at_ms  BIGINT NOT NULL,
+	payload         BYTEA  NOT NULL,
+	state           TEXT   NOT NULL DEFAULT 'pending',
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at_ms BIGINT NOT NULL DEFAULT 0,
+	duplicates      INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT,
+	done_at_ms      BIGINT,
+	UNIQUE (source, kind, key)
+);
+CREATE INDEX inbox_events_pending ON inbox_events (conversation_id, occurred_at_ms, id) WHERE state = 'pending';
+CREATE INDEX inbox_events_state ON inbox_events (state, received_at_ms);
+CREATE TABLE dead_letters (
+	id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event_id        BIGINT NOT NULL UNIQUE REFERENCES inbox_events (id),
+	conversation_id BIGINT NOT NULL,
+	source          TEXT   NOT NULL,
+	kind            TEXT   NOT NULL,
+	key             TEXT   NOT NULL,
+	reason          TEXT   NOT NULL,
+	error           TEXT   NOT NULL,
+	attempts        INTEGER NOT NULL,
+	created_at_ms   BIGINT NOT NULL
+);`,
+	},
+}
+
+// SchemaVersion is the schema version this build expects.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS deskbridge_migrations (
+	version       INTEGER PRIMARY KEY,
+	name          TEXT    NOT NULL,
+	applied_at_ms BIGINT  NOT NULL
+)`
+
+// migrate applies every migration not yet applied, each in its own
+// transaction. On Postgres an advisory lock serializes replicas that start
+// together.
+func (s *Store) migrate(ctx context.Context) error {
+	for _, m := range migrations {
+		err := s.WithTx(ctx, func(tx *Tx) error {
+			if s.kind == Postgres {
+				if _, err := tx.q.exec(ctx, "SELECT pg_advisory_xact_lock(7412093)"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.q.exec(ctx, createMigrationsTable); err != nil {
+				return err
+			}
+			var one int
+			err := tx.q.queryRow(ctx, "SELECT 1 FROM deskbridge_migrations WHERE version = ?", m.version).Scan(&one)
+			if err == nil {
+				return nil // applied already
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			body := m.sqlite
+			if s.kind == Postgres {
+				body = m.postgres
+			}
+			for _, stmt := range strings.Split(body, ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.q.exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			_, err = tx.q.exec(ctx, "INSERT INTO deskbridge_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+				m.version, m.name, ms(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+// AppliedVersion returns the highest applied schema version (0 when none).
+func (s *Store) AppliedVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.q.queryRow(ctx, "SELECT MAX(version) FROM deskbridge_migrations").Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// CheckSchema returns an error unless every migration of this build has
+// been applied.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.AppliedVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v < SchemaVersion() {
+		return fmt.Errorf("store: schema version %d, want %d: run `deskbridge serve` once to migrate", v, SchemaVersion())
+	}
+	return nil
+}

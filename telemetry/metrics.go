@@ -1,0 +1,82 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds deskbridge's Prometheus registry and the collectors shared by
+// its packages. Labels never carry phone numbers, contact keys or ticket ids.
+type Metrics struct {
+	// Registry is the registry served on /metrics.
+	Registry *prometheus.Registry
+
+	// WebhookRequests counts webhook HTTP requests by source and status code.
+	WebhookRequests *prometheus.CounterVec
+	// WebhookEvents counts webhook events by source, kind
+	// (message|status|error|other) and result (stored|duplicate).
+	WebhookEvents *prometheus.CounterVec
+	// WebhookAckSeconds observes the time from request start to the answer.
+	WebhookAckSeconds *prometheus.HistogramVec
+	// Jobs counts finished queue jobs by kind and outcome.
+	Jobs *prometheus.CounterVec
+	// EventsProcessed counts inbox events handled by workers, by source,
+	// kind and result (done|retry|dead|snoozed).
+	EventsProcessed *prometheus.CounterVec
+	// DeadLetters counts events moved to the dead-letter table, by source
+	// and reason (permanent|attempts_exhausted).
+	DeadLetters *prometheus.CounterVec
+	// LeaseConflicts counts jobs that found their conversation leased by
+	// another worker and were snoozed.
+	LeaseConflicts prometheus.Counter
+}
+
+// NewMetrics creates a registry with Go and process collectors,
+// deskbridge_build_info and deskbridge's own collectors.
+func NewMetrics(version, commit string) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_webhook_requests_total",
+			Help: "Webhook HTTP requests by source and HTTP status code.",
+		}, []string{"source", "code"}),
+		WebhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_webhook_events_total",
+			Help: "Webhook events by source, kind (message|status|error|other) and result (stored|duplicate).",
+		}, []string{"source", "kind", "result"}),
+		WebhookAckSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "deskbridge_webhook_ack_duration_seconds",
+			Help:    "Time from receiving a webhook to answering it, by source.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"source"}),
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_jobs_total",
+			Help: "Queue jobs worked, by kind and outcome (done|retry|snoozed|error).",
+		}, []string{"kind", "outcome"}),
+		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_events_processed_total",
+			Help: "Inbox events handled by workers, by source, kind and result (done|retry|dead|snoozed).",
+		}, []string{"source", "kind", "result"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_dead_letters_total",
+			Help: "Inbox events moved to the dead-letter table, by source and reason.",
+		}, []string{"source", "reason"}),
+		LeaseConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deskbridge_lease_conflicts_total",
+			Help: "Jobs snoozed because another worker held their conversation's lease.",
+		}),
+	}
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "deskbridge_build_info",
+		Help: "Always 1; labels give the running version and commit.",
+	}, []string{"version", "commit"})
+	buildInfo.WithLabelValues(version, commit).Set(1)
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo, m.WebhookRequests, m.WebhookEvents, m.WebhookAckSeconds,
+		m.Jobs, m.EventsProcessed, m.DeadLetters, m.LeaseConflicts,
+	)
+	return m
+}
