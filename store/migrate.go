@@ -187,3 +187,21 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	}
 	return nil
 }
+
+// WithMigrationLock runs fn while holding the lock that serializes schema
+// migrations across replicas (a Postgres advisory lock; SQLite needs none).
+func (s *Store) WithMigrationLock(ctx context.Context, fn func() error) error {
+	if s.kind != Postgres {
+		return fn()
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migration lock: %w: %w", ErrUnreachable, err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7412094)"); err != nil {
+		return fmt.Errorf("store: migration lock: %w", err)
+	}
+	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7412094)") }()
+	return fn()
+}

@@ -1,0 +1,193 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/deskbridge/deskbridge/store"
+)
+
+// conversationWorker drains one conversation's pending events under its
+// lease.
+type conversationWorker struct {
+	river.WorkerDefaults[conversationArgs]
+	q *Queue
+}
+
+// Work implements river.Worker.
+func (w *conversationWorker) Work(ctx context.Context, job *river.Job[conversationArgs]) error {
+	q := w.q
+	convID := job.Args.ConversationID
+	log := q.log.With("conversation_id", convID, "job_id", job.ID)
+	owner := q.id + ":" + strconv.FormatInt(job.ID, 10)
+
+	lease, ok, err := q.st.AcquireLease(ctx, convID, owner, q.cfg.LeaseTTL)
+	if err != nil {
+		q.countJob("error")
+		return err
+	}
+	if !ok {
+		// Another worker holds the conversation; it drains what we came
+		// for. Look again shortly in case it stops early.
+		if q.cfg.Metrics != nil {
+			q.cfg.Metrics.LeaseConflicts.Inc()
+		}
+		q.countJob("snoozed")
+		return river.JobSnooze(min(q.cfg.LeaseTTL, time.Second))
+	}
+
+	wctx, cancel := context.WithCancelCause(ctx)
+	renewDone := make(chan struct{})
+	go q.renewLease(wctx, cancel, lease, renewDone)
+	defer func() {
+		cancel(nil)
+		<-renewDone
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if err := q.st.ReleaseLease(rctx, lease); err != nil {
+			log.WarnContext(rctx, "release lease", slog.Any("error", err))
+		}
+	}()
+
+	err = q.drain(wctx, log, lease)
+	if cause := context.Cause(wctx); errors.Is(cause, store.ErrLeaseLost) && ctx.Err() == nil {
+		// Our lease expired under us; the new holder carries on.
+		q.countJob("lease_lost")
+		return nil
+	}
+	var snooze *river.JobSnoozeError
+	switch {
+	case err == nil:
+		q.countJob("done")
+	case errors.As(err, &snooze):
+		q.countJob("snoozed")
+	default:
+		q.countJob("retry")
+	}
+	return err
+}
+
+// drain handles the conversation's pending events in order until none is
+// left, one is not yet due, or the per-job bound is reached.
+func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) error {
+	for n := 0; ; n++ {
+		if n == q.cfg.MaxEventsPerJob {
+			return river.JobSnooze(0) // yield; this job comes back at once
+		}
+		ev, err := q.st.NextPending(ctx, lease.ConversationID)
+		if err != nil {
+			return err
+		}
+		if ev == nil {
+			return nil
+		}
+		if wait := ev.NextAttemptAt.Sub(q.st.Now()); wait > 0 {
+			// The head event is backing off; order forbids skipping it.
+			return river.JobSnooze(wait)
+		}
+		herr := q.safeHandle(ctx, ev)
+		if herr == nil {
+			if err := q.st.CompleteEvent(ctx, lease, ev.ID); err != nil {
+				return err
+			}
+			q.countEvent(ev, "done")
+			continue
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("event %d: %w", ev.ID, herr)
+		}
+		evLog := log.With("event_id", ev.ID, "kind", ev.Kind, "attempt", ev.Attempts+1)
+		switch kind, wait := classify(herr); kind {
+		case outcomePermanent:
+			if err := q.deadLetter(ctx, evLog, lease, ev, "permanent", herr); err != nil {
+				return err
+			}
+		case outcomeSnooze:
+			evLog.InfoContext(ctx, "event snoozed", "wait", wait, slog.Any("error", herr))
+			q.countEvent(ev, "snoozed")
+			return river.JobSnooze(wait)
+		default:
+			if ev.Attempts+1 >= q.cfg.MaxAttempts {
+				if err := q.deadLetter(ctx, evLog, lease, ev, "attempts_exhausted", herr); err != nil {
+					return err
+				}
+				continue
+			}
+			retryAt := q.st.Now().Add(Backoff(ev.Attempts+1, q.cfg.RetryBase, q.cfg.RetryMax, randFloat()))
+			if _, err := q.st.FailEvent(ctx, lease, ev.ID, herr.Error(), retryAt); err != nil {
+				return err
+			}
+			evLog.WarnContext(ctx, "event failed; will retry", "retry_at", retryAt, slog.Any("error", herr))
+			q.countEvent(ev, "retry")
+			return fmt.Errorf("event %d: %w", ev.ID, herr)
+		}
+	}
+}
+
+func (q *Queue) deadLetter(ctx context.Context, log *slog.Logger, lease store.Lease, ev *store.Event, reason string, cause error) error {
+	if err := q.st.DeadLetterEvent(ctx, lease, ev.ID, reason, cause.Error()); err != nil {
+		return err
+	}
+	log.ErrorContext(ctx, "event moved to dead letters", "reason", reason, slog.Any("error", cause))
+	q.countEvent(ev, "dead")
+	if q.cfg.Metrics != nil {
+		q.cfg.Metrics.DeadLetters.WithLabelValues(ev.Source, reason).Inc()
+	}
+	return nil
+}
+
+// safeHandle runs the handler, turning a panic into an error so one bad
+// event cannot take the worker down.
+func (q *Queue) safeHandle(ctx context.Context, ev *store.Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return q.h.Handle(ctx, ev)
+}
+
+// renewLease extends the lease every third of its TTL until ctx ends; when
+// the lease is lost it cancels the work with store.ErrLeaseLost.
+func (q *Queue) renewLease(ctx context.Context, cancel context.CancelCauseFunc, l store.Lease, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(q.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err := q.st.RenewLease(ctx, l, q.cfg.LeaseTTL)
+			if errors.Is(err, store.ErrLeaseLost) {
+				cancel(store.ErrLeaseLost)
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				q.log.WarnContext(ctx, "renew lease", "conversation_id", l.ConversationID, slog.Any("error", err))
+			}
+		}
+	}
+}
+
+func (q *Queue) countJob(outcome string) {
+	if q.cfg.Metrics != nil {
+		q.cfg.Metrics.Jobs.WithLabelValues("conversation", outcome).Inc()
+	}
+}
+
+func (q *Queue) countEvent(ev *store.Event, result string) {
+	if q.cfg.Metrics != nil {
+		q.cfg.Metrics.EventsProcessed.WithLabelValues(ev.Source, ev.Kind, result).Inc()
+	}
+}
+
+func randFloat() float64 { return rand.Float64() }
