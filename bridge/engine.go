@@ -1,0 +1,50 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/deskbridge/deskbridge/connectors/whatsapp"
+	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/store"
+	"github.com/deskbridge/deskbridge/telemetry"
+)
+
+// Engine handles inbox events for the queue's workers. With no helpdesk
+// wired yet it reads each stored event back, so a payload it cannot read is
+// dead-lettered rather than retried forever, logs it and marks it done.
+type Engine struct {
+	log *slog.Logger
+}
+
+// NewEngine returns an engine that logs to log (nil: discard).
+func NewEngine(log *slog.Logger) *Engine {
+	if log == nil {
+		log = telemetry.DiscardLogger()
+	}
+	return &Engine{log: log.With("component", "engine")}
+}
+
+// Handle implements queue.Handler.
+func (e *Engine) Handle(ctx context.Context, ev *store.Event) error {
+	if ev.Source != SourceWhatsApp {
+		return queue.Permanent(fmt.Errorf("bridge: event %d: unknown source %q", ev.ID, ev.Source))
+	}
+	wev, err := whatsapp.ParseStored(ev.Payload)
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("bridge: event %d: %w", ev.ID, err))
+	}
+	attrs := []any{"event_id", ev.ID, "kind", string(wev.Kind), "phone_number_id", wev.PhoneNumberID,
+		"contact_key", wev.ContactKey}
+	switch {
+	case wev.Message != nil:
+		attrs = append(attrs, "message_type", wev.Message.Type)
+	case wev.Status != nil:
+		attrs = append(attrs, "status", wev.Status.Status)
+	case wev.Kind == whatsapp.KindOther:
+		attrs = append(attrs, "field", wev.Field)
+	}
+	e.log.DebugContext(ctx, "event handled", attrs...)
+	return nil
+}
