@@ -52,7 +52,7 @@ func newRiverBackend[TTx any](q *Queue, driver riverdriver.Driver[TTx]) (*riverB
 	cfg := q.cfg
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                   q.id,
-		Logger:               q.log.With("component", "river"),
+		Logger:               cfg.Logger.With("component", "river"),
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
@@ -66,7 +66,7 @@ func newRiverBackend[TTx any](q *Queue, driver riverdriver.Driver[TTx]) (*riverB
 	if err != nil {
 		return nil, err
 	}
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: q.log.With("component", "river-migrate")})
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: cfg.Logger.With("component", "river-migrate")})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deskbridge/deskbridge/config"
+)
+
+// userError is a failure the user can fix (bad config, unreachable store):
+// it is printed as is, without a "deskbridge:" prefix repeated per line.
+type userError struct{ msg string }
+
+func (e *userError) Error() string { return e.msg }
+
+// run executes the command line and returns the process exit code: 0 on
+// success, 1 on any error, whose cause goes to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "deskbridge") {
+			msg = "deskbridge: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
+	return 0
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "deskbridge",
+		Short:         "Bridge WhatsApp Business conversations with your helpdesk",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String("config", "", "configuration file (default: $DESKBRIDGE_CONFIG)")
+	root.AddCommand(newServeCmd(), newConfigCmd(), newStatusCmd(), newVersionCmd())
+	return root
+}
+
+// configPath returns --config, else $DESKBRIDGE_CONFIG.
+func configPath(cmd *cobra.Command) (string, error) {
+	p, _ := cmd.Flags().GetString("config")
+	if p == "" {
+		p = os.Getenv("DESKBRIDGE_CONFIG")
+	}
+	if p == "" {
+		return "", errors.New("no configuration file: pass --config FILE or set DESKBRIDGE_CONFIG")
+	}
+	return p, nil
+}
+
+// loadConfig loads and validates the configuration named on the command
+// line; every problem is listed, one per line.
+func loadConfig(cmd *cobra.Command) (*config.Config, string, error) {
+	path, err := configPath(cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		var ve *config.ValidationError
+		if errors.As(err, &ve) {
+			return nil, path, &userError{fmt.Sprintf("deskbridge: invalid configuration %s (%d problems):\n%s",
+				path, len(ve.Problems), ve.Error())}
+		}
+		return nil, path, err
+	}
+	return cfg, path, nil
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/deskbridge/deskbridge/bridge"
+	"github.com/deskbridge/deskbridge/config"
+	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/secrets"
+	"github.com/deskbridge/deskbridge/server"
+	"github.com/deskbridge/deskbridge/store"
+	"github.com/deskbridge/deskbridge/telemetry"
+)
+
+func newServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the bridge: webhook listener, workers and probes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, path, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, path)
+		},
+	}
+}
+
+// serve runs until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
+// order within server.shutdown_timeout: stop accepting webhooks and finish
+// in-flight ones, stop the workers, close the store.
+func serve(ctx context.Context, cfg *config.Config, path string) error {
+	log, err := telemetry.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	for _, s := range cfg.Secrets() {
+		if ref, err := s.Secret.Ref(); err == nil && ref.Scheme == config.SchemeVault {
+			return &userError{fmt.Sprintf("deskbridge: %s: %s: vault:// references are not supported by this version of serve; use env:// or file://",
+				s.Path, s.Secret)}
+		}
+	}
+	res := secrets.New(nil, nil)
+	if err := res.CheckAll(ctx, cfg); err != nil {
+		return &userError{"deskbridge: secrets:\n" + err.Error()}
+	}
+	appSecret, err := res.Resolve(ctx, cfg.WhatsApp.AppSecret)
+	if err != nil {
+		return err
+	}
+	verifyToken, err := res.Resolve(ctx, cfg.WhatsApp.VerifyToken)
+	if err != nil {
+		return err
+	}
+
+	metrics := telemetry.NewMetrics(version, buildCommit())
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.Open(openCtx, cfg.Store.URL, store.Options{MaxOpenConns: cfg.Store.MaxOpenConns})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	q, err := queue.New(openCtx, st, bridge.NewEngine(log), queue.Config{
+		Workers:           cfg.Queue.Workers,
+		MaxAttempts:       cfg.Queue.MaxAttempts,
+		LeaseTTL:          cfg.Queue.LeaseTTL.Duration(),
+		JobTimeout:        cfg.Queue.JobTimeout.Duration(),
+		RescueAfter:       cfg.Queue.RescueAfter.Duration(),
+		PollInterval:      cfg.Queue.PollInterval.Duration(),
+		ReconcileInterval: cfg.Queue.ReconcileInterval.Duration(),
+		ReconcileAfter:    cfg.Queue.ReconcileAfter.Duration(),
+		RetryBase:         cfg.Queue.RetryBase.Duration(),
+		RetryMax:          cfg.Queue.RetryMax.Duration(),
+		MaxEventsPerJob:   cfg.Queue.MaxEventsPerJob,
+		Logger:            log,
+		Metrics:           metrics,
+	})
+	if err != nil {
+		return err
+	}
+	metrics.Registry.MustRegister(newStoreCollector(st))
+
+	srv, err := server.New(server.Options{
+		PublicAddr:     cfg.Server.PublicAddr,
+		InternalAddr:   cfg.Server.InternalAddr,
+		MaxBodyBytes:   int64(cfg.Server.MaxBodyBytes),
+		ReadTimeout:    cfg.Server.ReadTimeout.Duration(),
+		WriteTimeout:   cfg.Server.WriteTimeout.Duration(),
+		WhatsAppSecret: func(context.Context) ([]byte, error) { return appSecret, nil },
+		VerifyToken:    func(context.Context) ([]byte, error) { return verifyToken, nil },
+		Acceptor:       bridge.NewInbox(st, q),
+		Ready:          readiness(st, q),
+		Metrics:        metrics,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return &userError{"deskbridge: " + err.Error()}
+	}
+	if err := q.Start(ctx); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "deskbridge started", "version", version, "config", path,
+		"store", st.Target(), "store_kind", string(st.Kind()), "numbers", len(cfg.WhatsApp.Numbers))
+
+	shutdown := cfg.Server.ShutdownTimeout.Duration()
+	serveErr := srv.Serve(ctx, shutdown) // returns after the listeners have drained
+	log.InfoContext(context.WithoutCancel(ctx), "shutting down: stopping workers")
+	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), shutdown)
+	defer stopCancel()
+	qErr := q.Stop(stopCtx)
+	log.InfoContext(stopCtx, "stopped", slog.Any("error", errors.Join(serveErr, qErr)))
+	return errors.Join(serveErr, qErr)
+}
+
+// readiness is /readyz: the store answers and is migrated, and the workers
+// run.
+func readiness(st *store.Store, q *queue.Queue) server.ReadyFunc {
+	return func(ctx context.Context) error {
+		var problems []string
+		if err := st.Ping(ctx); err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			if err := st.CheckSchema(ctx); err != nil {
+				problems = append(problems, err.Error())
+			}
+			if err := q.Check(ctx); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+		if !q.Running() {
+			problems = append(problems, "queue: workers not running")
+		}
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+		return nil
+	}
+}
+
+// storeCollector exports the store's backlog on each scrape.
+type storeCollector struct {
+	st                            *store.Store
+	pending, age, dead, jobs, dup *prometheus.Desc
+}
+
+func newStoreCollector(st *store.Store) *storeCollector {
+	return &storeCollector{
+		st:      st,
+		pending: prometheus.NewDesc("deskbridge_inbox_pending_events", "Inbox events waiting to be handled.", nil, nil),
+		age:     prometheus.NewDesc("deskbridge_inbox_oldest_pending_age_seconds", "Age of the oldest pending inbox event.", nil, nil),
+		dead:    prometheus.NewDesc("deskbridge_dead_letters", "Rows in the dead-letter table.", nil, nil),
+		jobs:    prometheus.NewDesc("deskbridge_queue_jobs_pending", "Queue jobs not yet finished.", nil, nil),
+		dup:     prometheus.NewDesc("deskbridge_inbox_duplicates", "Re-delivered webhook events collapsed into stored ones.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs, c.dup} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s, err := c.st.Stats(ctx)
+	if err != nil {
+		for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs, c.dup} {
+			ch <- prometheus.NewInvalidMetric(d, err)
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(s.EventsPending))
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, s.OldestPendingAgeSeconds)
+	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(s.DeadLetters))
+	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(s.JobsPending))
+	ch <- prometheus.MustNewConstMetric(c.dup, prometheus.GaugeValue, float64(s.DuplicatesTotal))
+}
