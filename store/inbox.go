@@ -338,3 +338,22 @@ func (s *Store) ConversationsWithPending(ctx context.Context, olderThan time.Tim
 	}
 	return ids, rs.Err()
 }
+
+// ListEvents returns up to limit events with id > afterID, in id (arrival)
+// order; page by passing the last id seen.
+func (s *Store) ListEvents(ctx context.Context, afterID int64, limit int) ([]*Event, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventColumns+` FROM inbox_events WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list events: %w", err)
+	}
+	defer rs.Close()
+	var out []*Event
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, fmt.Errorf("store: list events: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rs.Err()
+}
