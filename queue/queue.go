@@ -148,19 +148,29 @@ func processID() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// EnqueueTx enqueues one job per conversation inside tx, so the jobs commit
-// or roll back with the events that need them.
+// EnqueueTx makes sure each conversation has a job, inside tx, so the jobs
+// commit or roll back with the events that need them. A conversation whose
+// job is queued and not yet started gets no second one: that job drains
+// the new events too.
 func (q *Queue) EnqueueTx(ctx context.Context, tx *store.Tx, conversationIDs []int64) error {
 	if len(conversationIDs) == 0 {
 		return nil
 	}
-	if err := q.be.insertTx(ctx, tx, conversationIDs); err != nil {
+	need, err := tx.ClaimJobs(ctx, conversationIDs)
+	if err != nil {
+		return fmt.Errorf("queue: enqueue: %w", err)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if err := q.be.insertTx(ctx, tx, need); err != nil {
 		return fmt.Errorf("queue: enqueue: %w", err)
 	}
 	return nil
 }
 
-// Enqueue enqueues one job per conversation outside any transaction.
+// Enqueue enqueues one job per conversation outside any transaction,
+// whether or not one is queued already (the reconciler's safety net).
 func (q *Queue) Enqueue(ctx context.Context, conversationIDs []int64) error {
 	if len(conversationIDs) == 0 {
 		return nil

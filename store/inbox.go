@@ -130,6 +130,36 @@ func (tx *Tx) upsertConversations(ctx context.Context, events []NewEvent, now ti
 	return ids, nil
 }
 
+// ClaimJobs marks the conversations as having a job queued and returns
+// those that had none, in the order given: only they need a new job. A
+// conversation whose job is queued but not yet started will see the new
+// events when it runs. The row is locked until the transaction ends, so a
+// worker that takes the lease (which clears the mark) either sees this
+// transaction's events or lets it enqueue a job.
+func (tx *Tx) ClaimJobs(ctx context.Context, conversationIDs []int64) ([]int64, error) {
+	lock := ""
+	if tx.s.kind == Postgres {
+		lock = " FOR UPDATE"
+	}
+	// Lock in id order so concurrent transactions cannot deadlock.
+	ids := slices.Sorted(slices.Values(conversationIDs))
+	var need []int64
+	for _, id := range slices.Compact(ids) {
+		var queued int
+		if err := tx.q.queryRow(ctx, `SELECT job_queued FROM conversations WHERE id = ?`+lock, id).Scan(&queued); err != nil {
+			return nil, fmt.Errorf("store: claim job for conversation %d: %w", id, err)
+		}
+		if queued != 0 {
+			continue
+		}
+		if _, err := tx.q.exec(ctx, `UPDATE conversations SET job_queued = 1 WHERE id = ?`, id); err != nil {
+			return nil, fmt.Errorf("store: claim job for conversation %d: %w", id, err)
+		}
+		need = append(need, id)
+	}
+	return need, nil
+}
+
 // Lease is a worker's hold on a conversation.
 type Lease struct {
 	ConversationID int64
@@ -140,7 +170,9 @@ type Lease struct {
 // holds an unexpired lease; ok reports whether it did.
 func (s *Store) AcquireLease(ctx context.Context, conversationID int64, owner string, ttl time.Duration) (lease Lease, ok bool, err error) {
 	now := s.now()
-	n, err := s.q.exec(ctx, `UPDATE conversations SET lease_owner = ?, lease_expires_at_ms = ?
+	// Taking the lease also clears job_queued: from here on, a new event
+	// needs a new job (see ClaimJobs).
+	n, err := s.q.exec(ctx, `UPDATE conversations SET lease_owner = ?, lease_expires_at_ms = ?, job_queued = 0
 	WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at_ms <= ?)`,
 		owner, ms(now.Add(ttl)), conversationID, owner, ms(now))
 	if err != nil {

@@ -32,6 +32,7 @@ CREATE TABLE conversations (
 	last_event_at_ms    INTEGER NOT NULL,
 	lease_owner         TEXT,
 	lease_expires_at_ms INTEGER NOT NULL DEFAULT 0,
+	job_queued          INTEGER NOT NULL DEFAULT 0,
 	UNIQUE (source, account, contact)
 );
 CREATE TABLE inbox_events (
@@ -75,6 +76,7 @@ CREATE TABLE conversations (
 	last_event_at_ms    BIGINT NOT NULL,
 	lease_owner         TEXT,
 	lease_expires_at_ms BIGINT NOT NULL DEFAULT 0,
+	job_queued          INTEGER NOT NULL DEFAULT 0,
 	UNIQUE (source, account, contact)
 );
 CREATE TABLE inbox_events (

@@ -334,3 +334,38 @@ func TestSchemaVersion(t *testing.T) {
 		st3.Close()
 	})
 }
+
+func TestClaimJobs(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, kind, store.Options{})
+		res := insert(t, st, ev("m1", "1", 10), ev("m2", "2", 10))
+		a, b := res[0].ConversationID, res[1].ConversationID
+		claim := func(ids ...int64) []int64 {
+			var got []int64
+			err := st.WithTx(ctx, func(tx *store.Tx) error {
+				var err error
+				got, err = tx.ClaimJobs(ctx, ids)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := claim(b, a, b); fmt.Sprint(got) != fmt.Sprint([]int64{min(a, b), max(a, b)}) {
+			t.Errorf("first claim = %v, want both once", got)
+		}
+		if got := claim(a, b); len(got) != 0 {
+			t.Errorf("second claim = %v, want none (jobs queued)", got)
+		}
+		if _, ok, err := st.AcquireLease(ctx, a, "w", time.Minute); !ok || err != nil {
+			t.Fatalf("acquire: %v %v", ok, err)
+		}
+		if got := claim(a, b); fmt.Sprint(got) != fmt.Sprint([]int64{a}) {
+			t.Errorf("claim after a worker took %d = %v, want [%d]", a, got, a)
+		}
+	})
+}
