@@ -98,8 +98,12 @@ func (tx *Tx) InsertEvents(ctx context.Context, events []NewEvent) ([]InsertResu
 }
 
 // upsertConversations makes sure every conversation of events exists and
-// returns their ids. Keys are handled in sorted order so concurrent
-// transactions lock rows in the same order.
+// returns their ids. Each row is written (last_event_at_ms), which locks it
+// until the transaction ends; keys are taken in sorted order, so
+// concurrent transactions lock rows in one order and cannot deadlock. The
+// event inserts that follow are serialized by these locks too: an event
+// always belongs to the same conversation, so two transactions storing
+// the same event hold the same conversation lock.
 func (tx *Tx) upsertConversations(ctx context.Context, events []NewEvent, now time.Time) (map[ConversationKey]int64, error) {
 	ids := make(map[ConversationKey]int64, 1)
 	keys := make([]ConversationKey, 0, 1)
@@ -114,14 +118,10 @@ func (tx *Tx) upsertConversations(ctx context.Context, events []NewEvent, now ti
 	})
 	for _, k := range keys {
 		var id int64
-		err := tx.q.queryRow(ctx, `SELECT id FROM conversations WHERE source = ? AND account = ? AND contact = ?`,
-			k.Source, k.Account, k.Contact).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.q.queryRow(ctx, `INSERT INTO conversations (source, account, contact, created_at_ms, last_event_at_ms)
+		err := tx.q.queryRow(ctx, `INSERT INTO conversations (source, account, contact, created_at_ms, last_event_at_ms)
 	VALUES (?, ?, ?, ?, ?)
 	ON CONFLICT (source, account, contact) DO UPDATE SET last_event_at_ms = excluded.last_event_at_ms
 	RETURNING id`, k.Source, k.Account, k.Contact, ms(now), ms(now)).Scan(&id)
-		}
 		if err != nil {
 			return nil, fmt.Errorf("store: upsert conversation: %w", err)
 		}
@@ -131,11 +131,12 @@ func (tx *Tx) upsertConversations(ctx context.Context, events []NewEvent, now ti
 }
 
 // ClaimJobs marks the conversations as having a job queued and returns
-// those that had none, in the order given: only they need a new job. A
+// those that had none, in id order: only they need a new job. A
 // conversation whose job is queued but not yet started will see the new
 // events when it runs. The row is locked until the transaction ends, so a
 // worker that takes the lease (which clears the mark) either sees this
-// transaction's events or lets it enqueue a job.
+// transaction's events or lets it enqueue a job. In a transaction that
+// stored events, InsertEvents has locked these rows already.
 func (tx *Tx) ClaimJobs(ctx context.Context, conversationIDs []int64) ([]int64, error) {
 	lock := ""
 	if tx.s.kind == Postgres {

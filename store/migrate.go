@@ -169,6 +169,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // AppliedVersion returns the highest applied schema version (0 when none).
 func (s *Store) AppliedVersion(ctx context.Context) (int, error) {
+	if ok, err := s.tableExists(ctx, "deskbridge_migrations"); err != nil || !ok {
+		return 0, err
+	}
 	var v sql.NullInt64
 	err := s.q.queryRow(ctx, "SELECT MAX(version) FROM deskbridge_migrations").Scan(&v)
 	if err != nil {

@@ -28,6 +28,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		msg := err.Error()
+		var ue *userError
+		if !errors.As(err, &ue) {
+			msg = oneLine(msg)
+		}
 		if !strings.HasPrefix(msg, "deskbridge") {
 			msg = "deskbridge: " + msg
 		}
@@ -35,6 +39,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// oneLine joins a multi-line error (drivers list each connection attempt on
+// a line of its own) into one line, dropping repeated lines.
+func oneLine(msg string) string {
+	var parts []string
+	for l := range strings.Lines(msg) {
+		if l = strings.TrimSpace(l); l != "" && (len(parts) == 0 || parts[len(parts)-1] != l) {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func newRootCmd() *cobra.Command {
@@ -72,8 +88,12 @@ func loadConfig(cmd *cobra.Command) (*config.Config, string, error) {
 	if err != nil {
 		var ve *config.ValidationError
 		if errors.As(err, &ve) {
-			return nil, path, &userError{fmt.Sprintf("deskbridge: invalid configuration %s (%d problems):\n%s",
-				path, len(ve.Problems), ve.Error())}
+			noun := "problems"
+			if len(ve.Problems) == 1 {
+				noun = "problem"
+			}
+			return nil, path, &userError{fmt.Sprintf("deskbridge: invalid configuration %s (%d %s):\n%s",
+				path, len(ve.Problems), noun, ve.Error())}
 		}
 		return nil, path, err
 	}

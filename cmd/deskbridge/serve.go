@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -31,7 +31,7 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg, path)
+			return serve(cmd.Context(), cfg, path, cmd.ErrOrStderr())
 		},
 	}
 }
@@ -39,8 +39,8 @@ func newServeCmd() *cobra.Command {
 // serve runs until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
 // order within server.shutdown_timeout: stop accepting webhooks and finish
 // in-flight ones, stop the workers, close the store.
-func serve(ctx context.Context, cfg *config.Config, path string) error {
-	log, err := telemetry.NewLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Writer) error {
+	log, err := telemetry.NewLogger(logOut, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,8 @@ func serve(ctx context.Context, cfg *config.Config, path string) error {
 	}
 	metrics.Registry.MustRegister(newStoreCollector(st))
 
+	inbox := bridge.NewInbox(st, q)
+	defer inbox.Close()
 	srv, err := server.New(server.Options{
 		PublicAddr:     cfg.Server.PublicAddr,
 		InternalAddr:   cfg.Server.InternalAddr,
@@ -100,7 +102,7 @@ func serve(ctx context.Context, cfg *config.Config, path string) error {
 		WriteTimeout:   cfg.Server.WriteTimeout.Duration(),
 		WhatsAppSecret: func(context.Context) ([]byte, error) { return appSecret, nil },
 		VerifyToken:    func(context.Context) ([]byte, error) { return verifyToken, nil },
-		Acceptor:       bridge.NewInbox(st, q),
+		Acceptor:       inbox,
 		Ready:          readiness(st, q),
 		Metrics:        metrics,
 		Logger:         log,
@@ -119,6 +121,7 @@ func serve(ctx context.Context, cfg *config.Config, path string) error {
 
 	shutdown := cfg.Server.ShutdownTimeout.Duration()
 	serveErr := srv.Serve(ctx, shutdown) // returns after the listeners have drained
+	inbox.Close()
 	log.InfoContext(context.WithoutCancel(ctx), "shutting down: stopping workers")
 	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), shutdown)
 	defer stopCancel()
