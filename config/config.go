@@ -84,13 +84,13 @@ type LogConfig struct {
 // QueueConfig configures the durable queue and its workers.
 type QueueConfig struct {
 	Workers           int      `yaml:"workers" default:"8" min:"1" desc:"Jobs worked concurrently by this process."`
-	MaxAttempts       int      `yaml:"max_attempts" default:"10" min:"1" desc:"Attempts before a job is dead-lettered."`
+	MaxAttempts       int      `yaml:"max_attempts" default:"10" min:"1" desc:"Attempts at one event before it is moved to the dead-letter table."`
 	LeaseTTL          Duration `yaml:"lease_ttl" default:"30s" desc:"How long a worker's lease on a conversation lasts without renewal."`
 	JobTimeout        Duration `yaml:"job_timeout" default:"1m" desc:"Time limit of one job attempt."`
 	RescueAfter       Duration `yaml:"rescue_after" default:"2m" desc:"A running job not heard from for this long is rescued and retried."`
 	PollInterval      Duration `yaml:"poll_interval" default:"200ms" desc:"How often idle workers poll for new jobs."`
 	ReconcileInterval Duration `yaml:"reconcile_interval" default:"30s" desc:"How often to look for pending events that have no job."`
-	ReconcileAfter    Duration `yaml:"reconcile_after" default:"2m" desc:"An event pending this long with no job or lease is re-enqueued."`
+	ReconcileAfter    Duration `yaml:"reconcile_after" default:"2m" desc:"A conversation with an event pending this long and no live lease gets a new job."`
 	RetryBase         Duration `yaml:"retry_base" default:"1s" desc:"First retry delay; later retries back off exponentially."`
 	RetryMax          Duration `yaml:"retry_max" default:"10m" desc:"Longest retry delay."`
 	MaxEventsPerJob   int      `yaml:"max_events_per_job" default:"100" min:"1" desc:"Events one job drains from a conversation before yielding to others."`

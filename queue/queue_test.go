@@ -445,3 +445,42 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestJobTimeoutCountsAsAttempt: an event that always outlasts the job
+// timeout ends in the dead-letter table instead of blocking its
+// conversation, and the events after it are handled.
+func TestJobTimeoutCountsAsAttempt(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		b := setup(t, kind)
+		rec := newRecorder()
+		rec.fail = func(ev *store.Event, call int) error {
+			if ev.Key == "slow" {
+				time.Sleep(700 * time.Millisecond) // longer than the job timeout
+				return errors.New("helpdesk did not answer")
+			}
+			return nil
+		}
+		cfg := fastConfig()
+		cfg.JobTimeout = 300 * time.Millisecond
+		cfg.RescueAfter = 5 * time.Second
+		h := queue.HandlerFunc(func(ctx context.Context, ev *store.Event) error {
+			err := rec.Handle(ctx, ev)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		})
+		q := startQueue(t, b.st, h, cfg)
+		ingest(t, b.st, q, []store.NewEvent{newEvent("777", "slow", 1), newEvent("777", "after", 2)})
+		s := waitSettled(t, b.st)
+		if s.EventsDone != 1 || s.DeadLetters != 1 {
+			t.Fatalf("stats = %+v, want the slow event dead-lettered and the next one done", s)
+		}
+		dls, _ := b.st.DeadLetters(context.Background(), 10)
+		if len(dls) != 1 || dls[0].Key != "slow" || dls[0].Reason != "attempts_exhausted" || dls[0].Attempts != 3 {
+			t.Errorf("dead letters = %+v, want slow after 3 attempts", dls)
+		}
+	})
+}

@@ -101,10 +101,17 @@ func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) 
 			q.countEvent(ev, "done")
 			continue
 		}
+		evLog := log.With("event_id", ev.ID, "kind", ev.Kind, "attempt", ev.Attempts+1)
 		if ctx.Err() != nil {
+			// Shutdown or a lost lease: the attempt was cut short by us,
+			// not failed, so it is not counted. A job timeout is counted,
+			// so an event that always outlasts job_timeout is eventually
+			// dead-lettered instead of blocking its conversation.
+			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+				q.failTimedOut(evLog, lease, ev, herr)
+			}
 			return fmt.Errorf("event %d: %w", ev.ID, herr)
 		}
-		evLog := log.With("event_id", ev.ID, "kind", ev.Kind, "attempt", ev.Attempts+1)
 		switch kind, wait := classify(herr); kind {
 		case outcomePermanent:
 			if err := q.deadLetter(ctx, evLog, lease, ev, "permanent", herr); err != nil {
@@ -129,6 +136,26 @@ func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) 
 			q.countEvent(ev, "retry")
 			return fmt.Errorf("event %d: %w", ev.ID, herr)
 		}
+	}
+}
+
+// failTimedOut records an attempt that ran out of job time, or dead-letters
+// the event when it was the last one. The job's context is over, so it
+// writes with a short context of its own while the lease is still held.
+func (q *Queue) failTimedOut(log *slog.Logger, lease store.Lease, ev *store.Event, herr error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cause := fmt.Errorf("job_timeout reached: %w", herr)
+	var err error
+	if ev.Attempts+1 >= q.cfg.MaxAttempts {
+		err = q.deadLetter(ctx, log, lease, ev, "attempts_exhausted", cause)
+	} else {
+		retryAt := q.st.Now().Add(Backoff(ev.Attempts+1, q.cfg.RetryBase, q.cfg.RetryMax, randFloat()))
+		_, err = q.st.FailEvent(ctx, lease, ev.ID, cause.Error(), retryAt)
+		q.countEvent(ev, "retry")
+	}
+	if err != nil {
+		log.WarnContext(ctx, "record timed-out attempt", slog.Any("error", err))
 	}
 }
 

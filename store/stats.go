@@ -83,3 +83,34 @@ func (s *Store) tableExists(ctx context.Context, name string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// Backlog is the part of Stats that is cheap to read on every metrics
+// scrape: it touches only pending events, unfinished jobs and dead letters,
+// through indexes.
+type Backlog struct {
+	EventsPending           int64
+	OldestPendingAgeSeconds float64
+	JobsPending             int64
+	DeadLetters             int64
+}
+
+// Backlog reads the backlog.
+func (s *Store) Backlog(ctx context.Context) (Backlog, error) {
+	var b Backlog
+	var oldest sql.NullInt64
+	if err := s.q.queryRow(ctx, `SELECT COUNT(*), MIN(received_at_ms) FROM inbox_events WHERE state = 'pending'`).
+		Scan(&b.EventsPending, &oldest); err != nil {
+		return b, fmt.Errorf("store: read backlog: %w", err)
+	}
+	if oldest.Valid {
+		b.OldestPendingAgeSeconds = max(0, s.now().Sub(time.UnixMilli(oldest.Int64)).Seconds())
+	}
+	if err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM dead_letters`).Scan(&b.DeadLetters); err != nil {
+		return b, fmt.Errorf("store: count dead letters: %w", err)
+	}
+	if err := s.q.queryRow(ctx, `SELECT COUNT(*) FROM river_job
+	WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')`).Scan(&b.JobsPending); err != nil {
+		return b, fmt.Errorf("store: count jobs: %w", err)
+	}
+	return b, nil
+}

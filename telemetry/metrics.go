@@ -52,7 +52,7 @@ func NewMetrics(version, commit string) *Metrics {
 		}, []string{"source"}),
 		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deskbridge_jobs_total",
-			Help: "Queue jobs worked, by kind and outcome (done|retry|snoozed|error).",
+			Help: "Queue jobs worked, by kind and outcome (done|retry|snoozed|lease_lost|error).",
 		}, []string{"kind", "outcome"}),
 		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deskbridge_events_processed_total",

@@ -113,17 +113,29 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	if err := srv.Listen(); err != nil {
 		return &userError{"deskbridge: " + err.Error()}
 	}
-	if err := q.Start(ctx); err != nil {
+	// The workers get a context of their own: a signal must not cancel
+	// running jobs before the listeners have drained.
+	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "deskbridge started", "version", version, "config", path,
 		"store", st.Target(), "store_kind", string(st.Kind()), "numbers", len(cfg.WhatsApp.Numbers))
 
+	// One budget for the whole shutdown: what the listeners do not use is
+	// left for the workers.
 	shutdown := cfg.Server.ShutdownTimeout.Duration()
+	stopping := make(chan time.Time, 1)
+	go func() { <-ctx.Done(); stopping <- time.Now() }()
 	serveErr := srv.Serve(ctx, shutdown) // returns after the listeners have drained
 	inbox.Close()
-	log.InfoContext(context.WithoutCancel(ctx), "shutting down: stopping workers")
-	stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), shutdown)
+	deadline := time.Now().Add(shutdown)
+	select {
+	case started := <-stopping:
+		deadline = started.Add(shutdown)
+	default: // the listeners failed; no signal came
+	}
+	log.InfoContext(context.WithoutCancel(ctx), "shutting down: stopping workers", "left", time.Until(deadline).Round(time.Millisecond))
+	stopCtx, stopCancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer stopCancel()
 	qErr := q.Stop(stopCtx)
 	log.InfoContext(stopCtx, "stopped", slog.Any("error", errors.Join(serveErr, qErr)))
@@ -157,8 +169,8 @@ func readiness(st *store.Store, q *queue.Queue) server.ReadyFunc {
 
 // storeCollector exports the store's backlog on each scrape.
 type storeCollector struct {
-	st                            *store.Store
-	pending, age, dead, jobs, dup *prometheus.Desc
+	st                       *store.Store
+	pending, age, dead, jobs *prometheus.Desc
 }
 
 func newStoreCollector(st *store.Store) *storeCollector {
@@ -168,13 +180,12 @@ func newStoreCollector(st *store.Store) *storeCollector {
 		age:     prometheus.NewDesc("deskbridge_inbox_oldest_pending_age_seconds", "Age of the oldest pending inbox event.", nil, nil),
 		dead:    prometheus.NewDesc("deskbridge_dead_letters", "Rows in the dead-letter table.", nil, nil),
 		jobs:    prometheus.NewDesc("deskbridge_queue_jobs_pending", "Queue jobs not yet finished.", nil, nil),
-		dup:     prometheus.NewDesc("deskbridge_inbox_duplicates", "Re-delivered webhook events collapsed into stored ones.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs, c.dup} {
+	for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs} {
 		ch <- d
 	}
 }
@@ -183,16 +194,15 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	s, err := c.st.Stats(ctx)
+	b, err := c.st.Backlog(ctx)
 	if err != nil {
-		for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs, c.dup} {
+		for _, d := range []*prometheus.Desc{c.pending, c.age, c.dead, c.jobs} {
 			ch <- prometheus.NewInvalidMetric(d, err)
 		}
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(s.EventsPending))
-	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, s.OldestPendingAgeSeconds)
-	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(s.DeadLetters))
-	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(s.JobsPending))
-	ch <- prometheus.MustNewConstMetric(c.dup, prometheus.GaugeValue, float64(s.DuplicatesTotal))
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(b.EventsPending))
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, b.OldestPendingAgeSeconds)
+	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(b.DeadLetters))
+	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(b.JobsPending))
 }

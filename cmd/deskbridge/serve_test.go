@@ -278,7 +278,7 @@ func TestServeLifecycle(t *testing.T) {
 	if code, body, err := httpGet(reqCtx, "http://"+internalAddr+"/metrics"); err != nil || code != http.StatusOK {
 		t.Errorf("GET /metrics = %d, %v; want 200", code, err)
 	} else {
-		for _, want := range []string{"deskbridge_inbox_pending_events", "deskbridge_inbox_duplicates 1"} {
+		for _, want := range []string{"deskbridge_inbox_pending_events 0", `deskbridge_webhook_events_total{kind="message",result="duplicate",source="whatsapp"} 1`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %q", want)
 			}
