@@ -14,7 +14,7 @@ import (
 	"github.com/deskbridge/deskbridge/store/storetest"
 )
 
-func events(t *testing.T, keys ...string) []whatsapp.Event {
+func events(t testing.TB, keys ...string) []whatsapp.Event {
 	t.Helper()
 	var msgs string
 	for i, k := range keys {
@@ -102,4 +102,14 @@ func TestInboxGroupCommit(t *testing.T) {
 			t.Error("closed inbox accepted events")
 		}
 	})
+}
+
+// benchEvents is one text message from customer n.
+func benchEvents(b testing.TB, key string, n int64) []whatsapp.Event {
+	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Bench"},"wa_id":"3460000%04d"}],"messages":[{"from":"3460000%04d","id":%q,"timestamp":"1700000000","type":"text","text":{"body":"hello"}}]}}]}]}`, n, n, key)
+	evs, err := whatsapp.ParseNotification([]byte(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return evs
 }
