@@ -111,6 +111,32 @@ CREATE TABLE dead_letters (
 	created_at_ms   BIGINT NOT NULL
 );`,
 	},
+	{
+		version: 2,
+		name:    "whatsapp template cache",
+		sqlite: `
+CREATE TABLE whatsapp_templates (
+	waba_id       TEXT    NOT NULL,
+	name          TEXT    NOT NULL,
+	language      TEXT    NOT NULL,
+	status        TEXT    NOT NULL,
+	category      TEXT    NOT NULL,
+	data          BLOB    NOT NULL,
+	updated_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (waba_id, name, language)
+);`,
+		postgres: `
+CREATE TABLE whatsapp_templates (
+	waba_id       TEXT   NOT NULL,
+	name          TEXT   NOT NULL,
+	language      TEXT   NOT NULL,
+	status        TEXT   NOT NULL,
+	category      TEXT   NOT NULL,
+	data          BYTEA  NOT NULL,
+	updated_at_ms BIGINT NOT NULL,
+	PRIMARY KEY (waba_id, name, language)
+);`,
+	},
 }
 
 // SchemaVersion is the schema version this build expects.

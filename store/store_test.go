@@ -369,3 +369,41 @@ func TestClaimJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestTemplates(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, kind, store.Options{})
+		rows := []store.TemplateRow{
+			{Name: "reengage", Language: "en_US", Status: "APPROVED", Category: "UTILITY", Data: []byte(`{"name":"reengage"}`)},
+			{Name: "reengage", Language: "es_ES", Status: "PENDING", Category: "UTILITY", Data: []byte(`{}`)},
+			{Name: "promo", Language: "en_US", Status: "APPROVED", Category: "MARKETING", Data: []byte(`{}`)},
+		}
+		if err := st.ReplaceTemplates(ctx, "waba1", rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplaceTemplates(ctx, "waba2", rows[:1]); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Templates(ctx, "waba1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0].Name != "promo" || got[1].Language != "en_US" || string(got[1].Data) != `{"name":"reengage"}` {
+			t.Errorf("templates = %+v", got)
+		}
+		// Replacing drops what the account no longer lists.
+		if err := st.ReplaceTemplates(ctx, "waba1", rows[1:2]); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = st.Templates(ctx, "waba1")
+		if len(got) != 1 || got[0].Language != "es_ES" {
+			t.Errorf("after replace: %+v", got)
+		}
+		if other, _ := st.Templates(ctx, "waba2"); len(other) != 1 {
+			t.Errorf("another account's templates changed: %+v", other)
+		}
+	})
+}
