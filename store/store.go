@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -56,6 +57,9 @@ type Options struct {
 	// SkipMigrations opens without applying migrations (read-only tools
 	// such as `deskbridge status` use it).
 	SkipMigrations bool
+	// Exclusive takes a lock file next to a SQLite database so that no
+	// second process serves from it (serve sets it; Postgres ignores it).
+	Exclusive bool
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -65,7 +69,8 @@ type Store struct {
 	pool   *pgxpool.Pool // Postgres
 	q      querier
 	now    func() time.Time
-	target string // URL with no password, for messages
+	target string   // URL with no password, for messages
+	lock   *os.File // SQLite lock file (Options.Exclusive)
 }
 
 // Open connects to the database named by rawURL ("sqlite://path" or
@@ -83,7 +88,15 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: sqlite:// URL has no file path")
 		}
 		s.kind, s.target = SQLite, rawURL
+		if opts.Exclusive {
+			lock, err := lockFile(strings.SplitN(path, "?", 2)[0])
+			if err != nil {
+				return nil, err
+			}
+			s.lock = lock
+		}
 		if err := s.openSQLite(ctx, path); err != nil {
+			s.Close()
 			return nil, err
 		}
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
@@ -183,6 +196,10 @@ func (s *Store) Close() {
 	}
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
+		s.lock = nil
 	}
 }
 

@@ -407,3 +407,28 @@ func TestTemplates(t *testing.T) {
 		}
 	})
 }
+
+func TestExclusiveSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := storetest.URL(t, store.SQLite)
+	first, err := store.Open(ctx, u, store.Options{Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Open(ctx, u, store.Options{Exclusive: true}); err == nil || !strings.Contains(err.Error(), "in use by another deskbridge serve") {
+		t.Fatalf("second exclusive open = %v, want in-use error", err)
+	}
+	// Readers (status) are not excluded.
+	reader, err := store.Open(ctx, u, store.Options{SkipMigrations: true})
+	if err != nil {
+		t.Fatalf("reader: %v", err)
+	}
+	reader.Close()
+	first.Close()
+	again, err := store.Open(ctx, u, store.Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	again.Close()
+}

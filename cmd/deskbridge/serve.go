@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	metrics := telemetry.NewMetrics(version, buildCommit())
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := store.Open(openCtx, cfg.Store.URL, store.Options{MaxOpenConns: cfg.Store.MaxOpenConns})
+	st, err := store.Open(openCtx, cfg.Store.URL, store.Options{MaxOpenConns: cfg.Store.MaxOpenConns, Exclusive: true})
 	if err != nil {
 		return err
 	}
