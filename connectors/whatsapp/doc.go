@@ -1,7 +1,7 @@
 // Package whatsapp is deskbridge's connector for the WhatsApp Business
 // Platform (Meta's Cloud API).
 //
-// This package currently covers the inbound side:
+// Inbound side:
 //
 //   - [VerifySignature] and [Sign] check and produce the X-Hub-Signature-256
 //     header that Meta puts on every webhook POST (HMAC-SHA256 of the raw body,
@@ -18,6 +18,12 @@
 // not a whatsapp_business_account notification, or whose envelope
 // (entry/changes) has the wrong shape is rejected.
 //
-// The Cloud API client (sending messages, media, templates) will live in this
-// package as well.
+// Outbound side: [Client] sends every message type (text, templates with
+// positional or named parameters, media, interactive buttons and lists,
+// reactions), marks messages read, uploads and downloads media, lists the
+// business account's templates ([TemplateCache] keeps them and
+// [CheckTemplate] checks a send against them before any request) and reads
+// the number's limits. Every failure is a *connectors.Error whose kind comes
+// from Meta's error code ([ClassifyCode]); [StatusError] maps the errors of
+// failed-status webhooks the same way and [Hint] says what to do.
 package whatsapp
