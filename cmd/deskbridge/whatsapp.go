@@ -111,6 +111,10 @@ func sendError(err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
+	if ce.Code == "" && ce.Status == 0 && ce.Kind == connectors.Permanent {
+		// Refused locally: nothing reached Meta.
+		return &userError{oneLine("deskbridge: refused before sending: " + ce.Message)}
+	}
 	msg := fmt.Sprintf("deskbridge: send failed: %s", ce.Kind)
 	if ce.Code != "" {
 		msg += " (code " + ce.Code + ")"
