@@ -13,17 +13,23 @@ import (
 
 // Engine handles inbox events for the queue's workers. With no helpdesk
 // wired yet it reads each stored event back, so a payload it cannot read is
-// dead-lettered rather than retried forever, logs it and marks it done.
+// dead-lettered rather than retried forever, applies template status
+// changes to the template caches, logs the event and marks it done.
 type Engine struct {
-	log *slog.Logger
+	log       *slog.Logger
+	templates *TemplateCaches
 }
 
-// NewEngine returns an engine that logs to log (nil: discard).
-func NewEngine(log *slog.Logger) *Engine {
+// NewEngine returns an engine that logs to log (nil: discard) and updates
+// templates (nil: no caches) on template status events.
+func NewEngine(log *slog.Logger, templates *TemplateCaches) *Engine {
 	if log == nil {
 		log = telemetry.DiscardLogger()
 	}
-	return &Engine{log: log.With("component", "engine")}
+	if templates == nil {
+		templates = NewTemplateCaches(log)
+	}
+	return &Engine{log: log.With("component", "engine"), templates: templates}
 }
 
 // Handle implements queue.Handler.
@@ -44,6 +50,14 @@ func (e *Engine) Handle(ctx context.Context, ev *store.Event) error {
 		attrs = append(attrs, "status", wev.Status.Status)
 	case wev.Kind == whatsapp.KindOther:
 		attrs = append(attrs, "field", wev.Field)
+		if wev.Field == "message_template_status_update" {
+			if _, err := whatsapp.ParseTemplateStatusUpdate(wev.Raw); err != nil {
+				return queue.Permanent(fmt.Errorf("bridge: event %d: %w", ev.ID, err))
+			}
+			if err := e.templates.HandleStatusUpdate(ctx, wev.WABAID, wev.Raw); err != nil {
+				return fmt.Errorf("bridge: event %d: %w", ev.ID, err)
+			}
+		}
 	}
 	e.log.DebugContext(ctx, "event handled", attrs...)
 	return nil

@@ -103,6 +103,8 @@ type WhatsAppConfig struct {
 	AppSecret   Secret   `yaml:"app_secret" required:"true" desc:"Meta app secret; verifies X-Hub-Signature-256 on webhooks."`
 	VerifyToken Secret   `yaml:"verify_token" required:"true" desc:"Token Meta echoes when subscribing the webhook."`
 	Numbers     []Number `yaml:"numbers" required:"true" desc:"WhatsApp business phone numbers served by the bridge."`
+	// TemplateRefresh is how often serve refreshes the cached templates.
+	TemplateRefresh Duration `yaml:"template_refresh" default:"1h" desc:"How often the cached message templates are refreshed from the API (also on template status webhooks and on a miss)."`
 }
 
 // Number is one WhatsApp business phone number.

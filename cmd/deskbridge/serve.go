@@ -14,6 +14,7 @@ import (
 
 	"github.com/deskbridge/deskbridge/bridge"
 	"github.com/deskbridge/deskbridge/config"
+	"github.com/deskbridge/deskbridge/connectors"
 	"github.com/deskbridge/deskbridge/queue"
 	"github.com/deskbridge/deskbridge/secrets"
 	"github.com/deskbridge/deskbridge/server"
@@ -72,7 +73,22 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	}
 	defer st.Close()
 
-	q, err := queue.New(openCtx, st, bridge.NewEngine(log), queue.Config{
+	// The Cloud API clients of the numbers that have an access token: their
+	// template caches follow template status webhooks and a schedule.
+	upstream := connectors.NewMetrics(metrics.Registry)
+	templates := bridge.NewTemplateCaches(log)
+	for _, n := range cfg.WhatsApp.Numbers {
+		if n.AccessToken == "" || n.WABAID == "" {
+			continue
+		}
+		_, cache, err := newWhatsAppClient(cfg, n, res, st, log, upstream)
+		if err != nil {
+			return &userError{"deskbridge: whatsapp.numbers[" + n.PhoneNumberID + "]: " + err.Error()}
+		}
+		templates.Add(n.WABAID, cache)
+	}
+
+	q, err := queue.New(openCtx, st, bridge.NewEngine(log, templates), queue.Config{
 		Workers:           cfg.Queue.Workers,
 		MaxAttempts:       cfg.Queue.MaxAttempts,
 		LeaseTTL:          cfg.Queue.LeaseTTL.Duration(),
@@ -118,6 +134,9 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	if err := q.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRefresh()
+	go templates.Run(refreshCtx, cfg.WhatsApp.TemplateRefresh.Duration())
 	log.InfoContext(ctx, "deskbridge started", "version", version, "config", path,
 		"store", st.Target(), "store_kind", string(st.Kind()), "numbers", len(cfg.WhatsApp.Numbers))
 

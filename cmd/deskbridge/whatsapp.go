@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -70,6 +71,19 @@ func (e *waEnv) number(id string) (config.Number, error) {
 // client builds the Cloud API client of a number, with its template cache
 // backed by the store.
 func (e *waEnv) client(n config.Number) (*whatsapp.Client, *whatsapp.TemplateCache, error) {
+	log, err := telemetry.NewLogger(e.log, "warn", "text")
+	if err != nil {
+		return nil, nil, err
+	}
+	return newWhatsAppClient(e.cfg, n, e.res, e.st, log, nil)
+}
+
+// newWhatsAppClient builds the Cloud API client of a configured number and
+// the template cache of its business account, backed by the store. The
+// access token is resolved on every request, so a rotated value is used
+// without a restart.
+func newWhatsAppClient(cfg *config.Config, n config.Number, res *secrets.Resolver, st *store.Store,
+	log *slog.Logger, metrics *connectors.Metrics) (*whatsapp.Client, *whatsapp.TemplateCache, error) {
 	if n.AccessToken == "" {
 		return nil, nil, fmt.Errorf("whatsapp.numbers[%s].access_token is not set", n.PhoneNumberID)
 	}
@@ -77,28 +91,29 @@ func (e *waEnv) client(n config.Number) (*whatsapp.Client, *whatsapp.TemplateCac
 		return nil, nil, fmt.Errorf("%s: vault:// references are not supported by this version; use env:// or file://", n.AccessToken)
 	}
 	token := func(ctx context.Context) (string, error) {
-		b, err := e.res.Resolve(ctx, n.AccessToken)
+		b, err := res.Resolve(ctx, n.AccessToken)
 		return string(b), err
 	}
-	log, err := telemetry.NewLogger(e.log, "warn", "text")
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := whatsapp.Config{
-		APIBaseURL:    e.cfg.WhatsApp.APIBaseURL,
-		APIVersion:    e.cfg.WhatsApp.APIVersion,
+	wcfg := whatsapp.Config{
+		APIBaseURL:    cfg.WhatsApp.APIBaseURL,
+		APIVersion:    cfg.WhatsApp.APIVersion,
 		PhoneNumberID: n.PhoneNumberID,
 		WABAID:        n.WABAID,
 		Token:         token,
+		Metrics:       metrics,
 		Logger:        log,
 	}
-	lister, err := whatsapp.NewClient(cfg)
+	lister, err := whatsapp.NewClient(wcfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	cache := whatsapp.NewTemplateCache(lister, bridge.NewTemplateStore(e.st), whatsapp.DefaultTemplateRefresh, nil)
-	cfg.Templates = cache
-	c, err := whatsapp.NewClient(cfg)
+	refresh := cfg.WhatsApp.TemplateRefresh.Duration()
+	if refresh <= 0 {
+		refresh = whatsapp.DefaultTemplateRefresh
+	}
+	cache := whatsapp.NewTemplateCache(lister, bridge.NewTemplateStore(st), refresh, nil).WithLogger(log)
+	wcfg.Templates = cache
+	c, err := whatsapp.NewClient(wcfg)
 	if err != nil {
 		return nil, nil, err
 	}
