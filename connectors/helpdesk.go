@@ -1,0 +1,229 @@
+package connectors
+
+import (
+	"context"
+	"time"
+)
+
+// Helpdesk is the one interface the engine uses for every helpdesk
+// (Zendesk, Freshdesk, HubSpot). Implementations are safe for concurrent
+// use; every method may be called from several workers at once, but the
+// queue never works one conversation on two workers, so calls about one
+// contact or ticket are serialized by the caller.
+//
+// Every error is a *Error whose Kind says what to do (see Kind). Writes
+// are keyed by the caller (IdempotencyKey): an implementation sends the
+// vendor's idempotency mechanism where one exists, so a retry after an
+// uncertain failure (timeout after the vendor committed) does not write
+// twice; where none exists, the engine reads back before writing again.
+//
+// Lifecycle: construct with the vendor package's New; no Connect step.
+// Optional capabilities are separate interfaces found by type assertion:
+// CommentFetcher, WebhookInstaller.
+type Helpdesk interface {
+	// FindOrCreateContact finds the contact of a WhatsApp customer by the
+	// deterministic external id first (vendor search lags), then by phone,
+	// and creates it last. A profile name that changed is updated.
+	FindOrCreateContact(ctx context.Context, p *ContactParams) (*ContactResult, error)
+	// CreateTicket opens a ticket whose first comment is the customer's
+	// message: public and authored by the requester.
+	CreateTicket(ctx context.Context, p *CreateTicketParams) (*TicketResult, error)
+	// AppendMessage adds a customer-authored public comment to a ticket.
+	// A closed ticket is never written to: the error is a Conflict with
+	// Code CodeTicketClosed, and the caller opens a follow-up instead.
+	AppendMessage(ctx context.Context, p *AppendParams) (CommentRef, error)
+	// AddNote adds an internal note, visible to agents only, authored by
+	// the bridge's API identity.
+	AddNote(ctx context.Context, p *NoteParams) (CommentRef, error)
+	// Ticket reads a ticket's status and last activity.
+	Ticket(ctx context.Context, ref TicketRef) (*TicketState, error)
+}
+
+// CodeTicketClosed is the Error.Code of a write refused because the ticket
+// is closed.
+const CodeTicketClosed = "ticket_closed"
+
+// ContactRef identifies a helpdesk contact. ID is the vendor's id, frozen
+// once stored; ExternalID is the bridge's deterministic key.
+type ContactRef struct {
+	Vendor     string
+	Account    string // the helpdesk name from the configuration
+	ID         string
+	ExternalID string
+}
+
+// TicketRef identifies a ticket.
+type TicketRef struct {
+	Vendor  string
+	Account string
+	ID      string
+}
+
+// CommentRef identifies a comment (or note) on a ticket.
+type CommentRef struct {
+	Ticket TicketRef
+	ID     string
+}
+
+// ContactParams describe the WhatsApp customer to find or create.
+type ContactParams struct {
+	// ExternalID is the deterministic key: "whatsapp:+E164", or
+	// "whatsapp:bsuid:<id>" when no phone number is known.
+	ExternalID string
+	// Phone is the customer's number in E.164 with "+", "" when unknown.
+	Phone string
+	// AltPhones are other forms of the same number (Brazil with and
+	// without the 9th digit, Mexico +52/+521) to look up as well.
+	AltPhones []string
+	// Name is the WhatsApp profile name.
+	Name string
+}
+
+// Match says how a contact was found.
+type Match string
+
+// The match results, counted in deskbridge_contact_match_total{result}.
+const (
+	MatchExact     Match = "exact"     // by external id
+	MatchAlias     Match = "alias"     // by phone (or an alternative form)
+	MatchCreated   Match = "created"   // none existed
+	MatchAmbiguous Match = "ambiguous" // several matched; Contact is the best one
+)
+
+// ContactResult is what FindOrCreateContact did.
+type ContactResult struct {
+	Contact ContactRef
+	Match   Match
+	// Candidates lists every contact that matched when Match is
+	// MatchAmbiguous (Contact included), for a note suggesting a merge.
+	Candidates []ContactRef
+	// NameUpdated reports that the stored name was changed to Name.
+	NameUpdated bool
+}
+
+// Attachment is a file to attach to a comment.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+}
+
+// CreateTicketParams describe a new ticket.
+type CreateTicketParams struct {
+	Requester    ContactRef
+	Subject      string
+	Body         string // the first comment: the customer's message
+	Attachments  []Attachment
+	Tags         []string
+	CustomFields map[string]any // vendor field id → value
+	Priority     string
+	Type         string
+	BrandID      string
+	GroupID      string
+	FormID       string
+	// FollowUpOf is the closed ticket this one follows (Zendesk
+	// via_followup_source_id), "" for none.
+	FollowUpOf string
+	// IdempotencyKey is the bridge's key of the write (the wamid).
+	IdempotencyKey string
+}
+
+// TicketResult is a created ticket and its first comment.
+type TicketResult struct {
+	Ticket  TicketRef
+	Comment CommentRef // "" ID when the vendor does not return it
+}
+
+// AppendParams describe a customer message added to a ticket.
+type AppendParams struct {
+	Ticket      TicketRef
+	Author      ContactRef // the requester
+	Body        string
+	Attachments []Attachment
+	// Reopen sets a solved ticket back to open with the comment.
+	Reopen         bool
+	IdempotencyKey string
+}
+
+// NoteParams describe an internal note.
+type NoteParams struct {
+	Ticket         TicketRef
+	Body           string
+	Attachments    []Attachment
+	IdempotencyKey string
+}
+
+// TicketStatus is a ticket's state, normalized across vendors.
+type TicketStatus string
+
+// The ticket statuses.
+const (
+	TicketNew     TicketStatus = "new"
+	TicketOpen    TicketStatus = "open"
+	TicketPending TicketStatus = "pending"
+	TicketOnHold  TicketStatus = "hold"
+	TicketSolved  TicketStatus = "solved"
+	TicketClosed  TicketStatus = "closed"
+)
+
+// TicketState is what Ticket reads.
+type TicketState struct {
+	Ticket      TicketRef
+	Status      TicketStatus
+	RequesterID string
+	UpdatedAt   time.Time
+}
+
+// Comment is a ticket comment as read back from the vendor.
+type Comment struct {
+	Ref         CommentRef
+	AuthorID    string
+	Body        string
+	Public      bool
+	CreatedAt   time.Time
+	Attachments []RemoteAttachment
+}
+
+// RemoteAttachment is an attachment stored at the vendor.
+type RemoteAttachment struct {
+	ID          string
+	Filename    string
+	ContentType string
+	Size        int64
+	URL         string // content URL, downloaded with DownloadAttachment
+}
+
+// CommentFetcher reads one comment of a ticket (for webhook bodies that lack
+// attachments) and downloads attachment content.
+type CommentFetcher interface {
+	Comment(ctx context.Context, ticket TicketRef, commentID string) (*Comment, error)
+	DownloadAttachment(ctx context.Context, a RemoteAttachment) ([]byte, error)
+}
+
+// WebhookInstaller creates or updates, idempotently, what makes the
+// helpdesk call the bridge on agent replies (a webhook and a trigger, or the
+// vendor's equivalent). With DryRun it changes nothing and reports what it
+// would do.
+type WebhookInstaller interface {
+	EnsureWebhook(ctx context.Context, p *EnsureWebhookParams) (*EnsureWebhookResult, error)
+}
+
+// EnsureWebhookParams configure EnsureWebhook.
+type EnsureWebhookParams struct {
+	// Endpoint is the bridge's public URL for this vendor's webhooks.
+	Endpoint string
+	// Name prefixes the vendor objects created, e.g. "deskbridge".
+	Name   string
+	DryRun bool
+}
+
+// EnsureWebhookResult reports what EnsureWebhook did (or would do).
+type EnsureWebhookResult struct {
+	// Actions lists each change, e.g. "create webhook deskbridge → https://…";
+	// empty when everything was already in place.
+	Actions []string
+	// SigningSecret is the webhook's signing secret when it was created or
+	// could be read, to store (e.g. in Vault) as the helpdesk's
+	// webhook_secret.
+	SigningSecret string
+}
