@@ -78,7 +78,7 @@ error's kind, Meta's code and what to do.`,
 			}
 			res, err := client.Send(cmd.Context(), p)
 			if err != nil {
-				return sendError(err)
+				return apiError("send", err)
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), res.MessageID)
 			return err

@@ -40,7 +40,7 @@ func newTemplatesCmd() *cobra.Command {
 					return err
 				}
 				if err := cache.Refresh(cmd.Context()); err != nil {
-					return sendError(err)
+					return apiError("templates sync", err)
 				}
 				ts, err := cache.All(cmd.Context())
 				if err != nil {
@@ -76,7 +76,7 @@ func newTemplatesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rows []row
+			rows := []row{}
 			for _, n := range nums {
 				ts, err := env.templateStore().Load(cmd.Context(), n.WABAID)
 				if err != nil {

@@ -120,8 +120,9 @@ func newWhatsAppClient(cfg *config.Config, n config.Number, res *secrets.Resolve
 	return c, cache, nil
 }
 
-// sendError is a failed send, printed with its kind, code and what to do.
-func sendError(err error) error {
+// apiError is a failed Cloud API call of the command named what ("send",
+// "templates sync"), printed with its kind, Meta's code and what to do.
+func apiError(what string, err error) error {
 	var ce *connectors.Error
 	if !errors.As(err, &ce) {
 		return err
@@ -130,7 +131,7 @@ func sendError(err error) error {
 		// Refused locally: nothing reached Meta.
 		return &userError{oneLine("deskbridge: refused before sending: " + ce.Message)}
 	}
-	msg := fmt.Sprintf("deskbridge: send failed: %s", ce.Kind)
+	msg := fmt.Sprintf("deskbridge: %s failed: %s", what, ce.Kind)
 	if ce.Code != "" {
 		msg += " (code " + ce.Code + ")"
 	}
