@@ -48,9 +48,12 @@ type Options struct {
 	WhatsAppSecret SecretFunc // app secret for X-Hub-Signature-256
 	VerifyToken    SecretFunc // hub.verify_token of the GET handshake
 	Acceptor       Acceptor
-	Ready          ReadyFunc
-	Metrics        *telemetry.Metrics
-	Logger         *slog.Logger
+	// Helpdesk accepts helpdesk webhooks on /webhooks/zendesk; nil: the
+	// route is not served.
+	Helpdesk HelpdeskAcceptor
+	Ready    ReadyFunc
+	Metrics  *telemetry.Metrics
+	Logger   *slog.Logger
 }
 
 // Server runs the public and internal listeners.
@@ -91,6 +94,9 @@ func New(opts Options) (*Server, error) {
 	wa := &whatsappHandler{s: s}
 	pub.HandleFunc("GET /webhooks/whatsapp", wa.verify)
 	pub.HandleFunc("POST /webhooks/whatsapp", wa.receive)
+	if opts.Helpdesk != nil {
+		pub.HandleFunc("POST /webhooks/zendesk", s.helpdeskHandler("zendesk"))
+	}
 	s.public = &http.Server{
 		Handler:           pub,
 		ReadHeaderTimeout: 5 * time.Second,
