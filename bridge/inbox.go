@@ -113,6 +113,12 @@ func (in *Inbox) AcceptWhatsApp(ctx context.Context, events []whatsapp.Event) (d
 			Payload:      payload,
 		}
 	}
+	return in.accept(ctx, rows)
+}
+
+// accept hands rows to a committer and waits for the commit that holds
+// them; dups[i] reports whether rows[i] was stored before.
+func (in *Inbox) accept(ctx context.Context, rows []store.NewEvent) (dups []bool, err error) {
 	req := &acceptReq{rows: rows, done: make(chan struct{})}
 	select {
 	case in.reqs <- req:
@@ -125,7 +131,7 @@ func (in *Inbox) AcceptWhatsApp(ctx context.Context, events []whatsapp.Event) (d
 	// committer; waiting for it is bounded by commitTimeout.
 	<-req.done
 	if req.err != nil {
-		return nil, fmt.Errorf("bridge: accept %d events: %w", len(events), req.err)
+		return nil, fmt.Errorf("bridge: accept %d events: %w", len(rows), req.err)
 	}
 	return req.dups, nil
 }
