@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/deskbridge/deskbridge/connectors/whatsapp"
+	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
 	"github.com/deskbridge/deskbridge/store"
 	"github.com/deskbridge/deskbridge/telemetry"
@@ -34,7 +35,16 @@ func NewEngine(log *slog.Logger, templates *TemplateCaches) *Engine {
 
 // Handle implements queue.Handler.
 func (e *Engine) Handle(ctx context.Context, ev *store.Event) error {
-	if ev.Source != SourceWhatsApp {
+	switch ev.Source {
+	case SourceWhatsApp:
+	case SourceZendesk:
+		reply, err := zendesk.ParseReplyEvent(ev.Payload)
+		if err != nil {
+			return queue.Permanent(fmt.Errorf("bridge: event %d: %w", ev.ID, err))
+		}
+		e.log.DebugContext(ctx, "agent reply handled", "event_id", ev.ID, "ticket_id", reply.TicketID, "comment_id", reply.CommentID)
+		return nil
+	default:
 		return queue.Permanent(fmt.Errorf("bridge: event %d: unknown source %q", ev.ID, ev.Source))
 	}
 	wev, err := whatsapp.ParseStored(ev.Payload)

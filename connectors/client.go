@@ -85,9 +85,10 @@ type Request struct {
 	Body        []byte
 	ContentType string
 	// Idempotent allows quick retries after the request may have reached
-	// the vendor (timeouts, 5xx). GET, HEAD, PUT and DELETE are idempotent
-	// by default; a POST is retried only when its connection was never
-	// established, unless this is set (e.g. with an idempotency key).
+	// the vendor (timeouts, 5xx). GET, HEAD and DELETE are idempotent by
+	// default; a POST, PUT or PATCH (a PUT may add a comment) is retried
+	// only when its connection was never established, unless this is set
+	// (e.g. with an idempotency key).
 	Idempotent bool
 	// MaxBytes overrides ClientConfig.MaxResponseBytes for this call.
 	MaxBytes int64
@@ -210,7 +211,7 @@ func (c *Client) do(ctx context.Context, op string, r *Request) (*Response, erro
 		u += "?" + r.Query.Encode()
 	}
 	idempotent := r.Idempotent || r.Method == http.MethodGet || r.Method == http.MethodHead ||
-		r.Method == http.MethodPut || r.Method == http.MethodDelete
+		r.Method == http.MethodDelete
 	rctx := context.WithValue(ctx, idempotentKey{}, idempotent)
 	var body any
 	if r.Body != nil {
@@ -283,8 +284,8 @@ func (c *Client) count(op, class string, start time.Time) {
 func codeClass(status int) string { return strconv.Itoa(status/100) + "xx" }
 
 // checkRetry allows a quick retry for a network error or a 5xx (but 501)
-// when the request is idempotent, and for a POST only when the connection
-// was never established. 429 is not retried here: the caller snoozes.
+// when the request is idempotent, and for other requests only when the
+// connection was never established. 429 is not retried here: the caller snoozes.
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()

@@ -174,21 +174,24 @@ func TestQuickRetryThenSuccess(t *testing.T) {
 	}
 }
 
-func TestPostNotRetriedAfterItMayHaveArrived(t *testing.T) {
+func TestWriteNotRetriedAfterItMayHaveArrived(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
+		method     string
 		idempotent bool
 		calls      int
 	}{
-		{"plain POST", false, 1},
-		{"POST with an idempotency key", true, 2},
+		{"plain POST", http.MethodPost, false, 1},
+		{"PUT (may add a comment)", http.MethodPut, false, 1},
+		{"POST with an idempotency key", http.MethodPost, true, 2},
+		{"DELETE", http.MethodDelete, false, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, nil)
-			b.mock.RegisterResponder(http.MethodPost, base+"/send", httpmock.NewStringResponder(500, ""))
-			_, err := b.client.Do(context.Background(), "send", &connectors.Request{Method: http.MethodPost, Path: "/send", Body: []byte("{}"), Idempotent: tc.idempotent})
+			b.mock.RegisterResponder(tc.method, base+"/send", httpmock.NewStringResponder(500, ""))
+			_, err := b.client.Do(context.Background(), "send", &connectors.Request{Method: tc.method, Path: "/send", Body: []byte("{}"), Idempotent: tc.idempotent})
 			if connectors.KindOf(err) != connectors.Retryable {
 				t.Errorf("kind = %v", connectors.KindOf(err))
 			}

@@ -61,7 +61,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default: $DESKBRIDGE_CONFIG)")
-	root.AddCommand(newServeCmd(), newConfigCmd(), newStatusCmd(), newVersionCmd(), newSendCmd(), newTemplatesCmd(), newSandboxCmd())
+	root.AddCommand(newServeCmd(), newConfigCmd(), newStatusCmd(), newVersionCmd(), newSendCmd(), newTemplatesCmd(), newSandboxCmd(), newHelpdeskCmd())
 	return root
 }
 

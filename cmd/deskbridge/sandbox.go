@@ -14,6 +14,7 @@ import (
 
 	"github.com/deskbridge/deskbridge/config"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
+	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 	"github.com/deskbridge/deskbridge/secrets"
 	"github.com/deskbridge/deskbridge/telemetry"
 )
@@ -25,7 +26,7 @@ func newSandboxCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newSandboxWhatsAppCmd())
+	cmd.AddCommand(newSandboxWhatsAppCmd(), newSandboxZendeskCmd())
 	return cmd
 }
 
@@ -163,15 +164,98 @@ func runSandboxWhatsApp(ctx context.Context, cmd *cobra.Command, o sandboxWhatsA
 		Logger:      log.With("component", "sandbox-whatsapp"),
 	})
 	defer fake.Close()
-	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	ids := make([]string, len(o.numbers))
 	for i, n := range o.numbers {
 		ids[i] = n.PhoneNumberID
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "WhatsApp sandbox: Cloud API %s/%s (numbers %s), webhooks to %s, control API %s/_sandbox/\n",
 		base, o.version, strings.Join(ids, ", "), o.callback, base)
+	return serveUntilDone(ctx, ln, fake, fake.Flush)
+}
+
+func newSandboxZendeskCmd() *cobra.Command {
+	var addr, email, token, helpdesk string
+	cmd := &cobra.Command{
+		Use:   "zendesk",
+		Short: "Run a fake Zendesk Support API (users, tickets, uploads, webhooks, triggers)",
+		Long: `Run a stateful fake of the Zendesk Support API on loopback.
+
+With --config and --helpdesk it listens on the helpdesk's base_url and accepts
+its email and API token. Act as an agent through its control API, e.g.:
+
+  curl -s -X POST http://127.0.0.1:8090/_sandbox/reply \
+       -d '{"ticket_id":1,"body":"Hello from support","public":true}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path, _ := configPath(cmd); path != "" {
+				cfg, _, err := loadConfig(cmd)
+				if err != nil {
+					return err
+				}
+				if helpdesk == "" {
+					return fmt.Errorf("with --config, pass --helpdesk NAME (one of: %s)", strings.Join(helpdeskNames(cfg), ", "))
+				}
+				h, ok := cfg.Helpdesks[helpdesk]
+				if !ok || h.Kind != "zendesk" {
+					return fmt.Errorf("helpdesk %q is not a configured zendesk helpdesk", helpdesk)
+				}
+				if u, err := url.Parse(h.BaseURL); err == nil && u.Scheme == "http" && u.Port() != "" && addr == "" {
+					addr = u.Host
+				}
+				if email == "" {
+					email = h.Email
+				}
+				if token == "" && h.APIToken != "" {
+					b, err := secrets.New(nil, nil).Resolve(cmd.Context(), h.APIToken)
+					if err != nil {
+						return fmt.Errorf("helpdesks.%s.api_token: %w", helpdesk, err)
+					}
+					token = string(b)
+				}
+			}
+			if addr == "" {
+				addr = "127.0.0.1:8090"
+			}
+			if email == "" {
+				email = "bridge@example.com"
+			}
+			if token == "" {
+				token = "sandbox-zendesk-token"
+			}
+			if host, _, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("--addr %q: %w", addr, err)
+			} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return fmt.Errorf("--addr %q: the sandbox listens on loopback only", addr)
+			}
+			log, err := telemetry.NewLogger(cmd.ErrOrStderr(), "info", "text")
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return &userError{"deskbridge: sandbox: " + err.Error()}
+			}
+			base := "http://" + ln.Addr().String()
+			fake := sbzendesk.New(sbzendesk.Options{Email: email, APIToken: token, BaseURL: base,
+				Logger: log.With("component", "sandbox-zendesk")})
+			defer fake.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "Zendesk sandbox: API %s (email %s), control API %s/_sandbox/\n", base, email, base)
+			return serveUntilDone(cmd.Context(), ln, fake, fake.Flush)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "", "listen address (default: host:port of the helpdesk's base_url, else 127.0.0.1:8090)")
+	f.StringVar(&email, "email", "", "API identity email (default: the helpdesk's email)")
+	f.StringVar(&token, "token", "", "API token to accept (default: the helpdesk's api_token)")
+	f.StringVar(&helpdesk, "helpdesk", "", "helpdesk name in the configuration")
+	return cmd
+}
+
+// serveUntilDone serves h on ln until ctx ends, then flushes and shuts down.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, flush func(context.Context) error) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -181,6 +265,6 @@ func runSandboxWhatsApp(ctx context.Context, cmd *cobra.Command, o sandboxWhatsA
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	_ = fake.Flush(sctx)
+	_ = flush(sctx)
 	return srv.Shutdown(sctx)
 }

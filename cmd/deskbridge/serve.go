@@ -15,6 +15,7 @@ import (
 	"github.com/deskbridge/deskbridge/bridge"
 	"github.com/deskbridge/deskbridge/config"
 	"github.com/deskbridge/deskbridge/connectors"
+	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
 	"github.com/deskbridge/deskbridge/secrets"
 	"github.com/deskbridge/deskbridge/server"
@@ -110,6 +111,12 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 
 	inbox := bridge.NewInbox(st, q)
 	defer inbox.Close()
+	var helpdeskHooks server.HelpdeskAcceptor
+	if accounts, err := zendeskAccounts(cfg, res, log, upstream); err != nil {
+		return &userError{"deskbridge: " + err.Error()}
+	} else if len(accounts) > 0 {
+		helpdeskHooks = bridge.NewHelpdeskInbox(inbox, accounts)
+	}
 	srv, err := server.New(server.Options{
 		PublicAddr:     cfg.Server.PublicAddr,
 		InternalAddr:   cfg.Server.InternalAddr,
@@ -119,6 +126,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 		WhatsAppSecret: func(context.Context) ([]byte, error) { return appSecret, nil },
 		VerifyToken:    func(context.Context) ([]byte, error) { return verifyToken, nil },
 		Acceptor:       inbox,
+		Helpdesk:       helpdeskHooks,
 		Ready:          readiness(st, q),
 		Metrics:        metrics,
 		Logger:         log,
@@ -224,4 +232,30 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, b.OldestPendingAgeSeconds)
 	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(b.DeadLetters))
 	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(b.JobsPending))
+}
+
+// zendeskAccounts lists the Zendesk helpdesks whose webhooks serve accepts:
+// those with a webhook_secret.
+func zendeskAccounts(cfg *config.Config, res *secrets.Resolver, log *slog.Logger, metrics *connectors.Metrics) ([]bridge.ZendeskAccount, error) {
+	var out []bridge.ZendeskAccount
+	for _, name := range helpdeskNames(cfg) {
+		h, ok := cfg.Helpdesks[name]
+		if !ok || h.Kind != "zendesk" || h.WebhookSecret == "" {
+			continue
+		}
+		hd, err := newHelpdesk(cfg, name, res, log, metrics)
+		if err != nil {
+			return nil, err
+		}
+		secret := h.WebhookSecret
+		acct := bridge.ZendeskAccount{
+			Name:   name,
+			Secret: func(ctx context.Context) ([]byte, error) { return res.Resolve(ctx, secret) },
+		}
+		if zc, ok := hd.(*zendesk.Client); ok {
+			acct.APIUserID = zc.APIUserID
+		}
+		out = append(out, acct)
+	}
+	return out, nil
 }
