@@ -342,10 +342,11 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // leveledLogger routes retryablehttp's logs to slog at debug level (its
-// default logger would print to stderr).
+// default logger would print to stderr). Failures are not lost: the final
+// outcome is returned, classified, to the caller, which logs it.
 type leveledLogger struct{ l *slog.Logger }
 
-func (l leveledLogger) Error(msg string, kv ...any) { l.l.Warn(msg, kv...) }
-func (l leveledLogger) Warn(msg string, kv ...any)  { l.l.Warn(msg, kv...) }
+func (l leveledLogger) Error(msg string, kv ...any) { l.l.Debug(msg, kv...) }
+func (l leveledLogger) Warn(msg string, kv ...any)  { l.l.Debug(msg, kv...) }
 func (l leveledLogger) Info(msg string, kv ...any)  { l.l.Debug(msg, kv...) }
 func (l leveledLogger) Debug(msg string, kv ...any) { l.l.Debug(msg, kv...) }

@@ -135,10 +135,16 @@ func apiError(what string, err error) error {
 	if ce.Code != "" {
 		msg += " (code " + ce.Code + ")"
 	}
-	if detail := strings.TrimSpace(strings.Join(nonEmpty(ce.Message, ce.Details), ": ")); detail != "" {
+	cause := ""
+	if ce.Err != nil {
+		cause = ce.Err.Error()
+	}
+	if detail := strings.TrimSpace(strings.Join(nonEmpty(ce.Message, ce.Details, cause), ": ")); detail != "" {
 		msg += ": " + detail
 	}
-	if hint := whatsapp.Hint(err); hint != "" {
+	if ce.Kind == connectors.Retryable && ce.Code == "" {
+		msg += " — try again later"
+	} else if hint := whatsapp.Hint(err); hint != "" {
 		msg += " — " + hint
 	}
 	return &userError{oneLine(msg)}
