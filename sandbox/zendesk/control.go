@@ -23,12 +23,12 @@ var (
 // ReplyParams describe an agent's reply or internal note made in the agent
 // UI (via 0, "web"), as AgentReply and POST /_sandbox/reply take them.
 type ReplyParams struct {
-	TicketID int64 `json:"ticket_id"`
+	TicketID int64 `json:"ticket_id"` // the ticket to reply on
 	// AgentID is the author (default: the built-in agent).
 	AgentID int64 `json:"agent_id,omitempty"`
-	// Body is the text; HTMLBody may be given instead.
+	// Body is the text; HTMLBody may be given instead or as well.
 	Body     string `json:"body,omitempty"`
-	HTMLBody string `json:"html_body,omitempty"`
+	HTMLBody string `json:"html_body,omitempty"` // HTML form of the reply
 	// Public: true (default) is a public reply, false an internal note.
 	Public *bool `json:"public,omitempty"`
 	// Status submits the ticket with this status (default: a new ticket
@@ -38,96 +38,96 @@ type ReplyParams struct {
 	Attachments []ReplyAttachment `json:"attachments,omitempty"`
 }
 
-// ReplyAttachment is a file attached to an agent reply; in JSON Data is
-// the base64 field "data_base64".
+// ReplyAttachment is a file attached to an agent reply.
 type ReplyAttachment struct {
-	FileName    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Data        []byte `json:"data_base64"`
+	FileName    string `json:"filename"`     // name shown to agents and in content_url
+	ContentType string `json:"content_type"` // MIME type (default application/binary)
+	Data        []byte `json:"data_base64"`  // the file; base64 in JSON
 }
 
 // AgentParams describe an agent to create.
 type AgentParams struct {
-	Name  string `json:"name"`
-	Email string `json:"email,omitempty"`
+	Name  string `json:"name"`            // required
+	Email string `json:"email,omitempty"` // optional, unique
 	// Role is "agent" (default) or "admin".
 	Role string `json:"role,omitempty"`
 }
 
-// User is a user as the control API shows it.
+// User is a user as the control API shows it; empty strings are unset.
 type User struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Email      string     `json:"email,omitempty"`
-	Phone      string     `json:"phone,omitempty"`
-	ExternalID string     `json:"external_id,omitempty"`
-	Role       string     `json:"role"`
-	Tags       []string   `json:"tags"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	Identities []Identity `json:"identities"`
+	ID         int64      `json:"id"`                    // Zendesk user id
+	Name       string     `json:"name"`                  // full name
+	Email      string     `json:"email,omitempty"`       // primary email
+	Phone      string     `json:"phone,omitempty"`       // primary phone (user.phone)
+	ExternalID string     `json:"external_id,omitempty"` // as last written
+	Role       string     `json:"role"`                  // end-user, agent or admin
+	Tags       []string   `json:"tags"`                  // user tags
+	CreatedAt  time.Time  `json:"created_at"`            // on the fake clock
+	UpdatedAt  time.Time  `json:"updated_at"`            // on the fake clock
+	Identities []Identity `json:"identities"`            // email, phone_number, …
 }
 
 // Identity is one identity of a User.
 type Identity struct {
-	ID      int64  `json:"id"`
-	Type    string `json:"type"`
-	Value   string `json:"value"`
-	Primary bool   `json:"primary"`
+	ID      int64  `json:"id"`      // identity id
+	Type    string `json:"type"`    // email, phone_number, …
+	Value   string `json:"value"`   // the address or number as given
+	Primary bool   `json:"primary"` // the user's primary identity of its type
 }
 
 // TicketDump is a ticket with every comment, private notes included.
+// Zero ids and empty strings are unset.
 type TicketDump struct {
-	ID               int64         `json:"id"`
-	Subject          string        `json:"subject"`
-	Status           string        `json:"status"`
-	Priority         string        `json:"priority,omitempty"`
-	Type             string        `json:"type,omitempty"`
-	RequesterID      int64         `json:"requester_id"`
-	SubmitterID      int64         `json:"submitter_id"`
-	AssigneeID       int64         `json:"assignee_id,omitempty"`
-	GroupID          int64         `json:"group_id,omitempty"`
-	BrandID          int64         `json:"brand_id,omitempty"`
-	TicketFormID     int64         `json:"ticket_form_id,omitempty"`
-	ExternalID       string        `json:"external_id,omitempty"`
-	Tags             []string      `json:"tags"`
-	CustomFields     []CustomField `json:"custom_fields"`
-	Via              string        `json:"via"` // api or web
-	FollowupSourceID int64         `json:"followup_source_id,omitempty"`
-	FollowupIDs      []int64       `json:"followup_ids"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
-	Comments         []CommentDump `json:"comments"`
+	ID               int64         `json:"id"`                           // ticket id
+	Subject          string        `json:"subject"`                      // subject
+	Status           string        `json:"status"`                       // new, open, pending, hold, solved or closed
+	Priority         string        `json:"priority,omitempty"`           // low, normal, high or urgent
+	Type             string        `json:"type,omitempty"`               // problem, incident, question or task
+	RequesterID      int64         `json:"requester_id"`                 // the customer
+	SubmitterID      int64         `json:"submitter_id"`                 // who created it
+	AssigneeID       int64         `json:"assignee_id,omitempty"`        // assigned agent
+	GroupID          int64         `json:"group_id,omitempty"`           // as stored
+	BrandID          int64         `json:"brand_id,omitempty"`           // as stored
+	TicketFormID     int64         `json:"ticket_form_id,omitempty"`     // as stored
+	ExternalID       string        `json:"external_id,omitempty"`        // as stored
+	Tags             []string      `json:"tags"`                         // normalised tags
+	CustomFields     []CustomField `json:"custom_fields"`                // custom field values
+	Via              string        `json:"via"`                          // api or web
+	FollowupSourceID int64         `json:"followup_source_id,omitempty"` // closed ticket this follows up
+	FollowupIDs      []int64       `json:"followup_ids"`                 // follow-ups of this ticket
+	CreatedAt        time.Time     `json:"created_at"`                   // on the fake clock
+	UpdatedAt        time.Time     `json:"updated_at"`                   // on the fake clock
+	Comments         []CommentDump `json:"comments"`                     // oldest first
 }
 
 // CustomField is one custom field value of a ticket.
 type CustomField struct {
-	ID    int64 `json:"id"`
-	Value any   `json:"value"`
+	ID    int64 `json:"id"`    // ticket field id
+	Value any   `json:"value"` // as sent
 }
 
 // CommentDump is one comment of a TicketDump.
 type CommentDump struct {
-	ID          int64            `json:"id"`
-	AuthorID    int64            `json:"author_id"`
-	AuthorName  string           `json:"author_name"`
-	AuthorRole  string           `json:"author_role"`
-	Body        string           `json:"body"`
-	HTMLBody    string           `json:"html_body"`
-	Public      bool             `json:"public"`
-	Via         string           `json:"via"`
-	CreatedAt   time.Time        `json:"created_at"`
-	Attachments []AttachmentDump `json:"attachments"`
+	ID          int64            `json:"id"`          // comment id (= audit event id)
+	AuthorID    int64            `json:"author_id"`   // author user id
+	AuthorName  string           `json:"author_name"` // author's name
+	AuthorRole  string           `json:"author_role"` // end-user, agent or admin
+	Body        string           `json:"body"`        // plain text
+	HTMLBody    string           `json:"html_body"`   // HTML
+	Public      bool             `json:"public"`      // false: internal note
+	Via         string           `json:"via"`         // api or web
+	CreatedAt   time.Time        `json:"created_at"`  // on the fake clock
+	Attachments []AttachmentDump `json:"attachments"` // attached files
 }
 
-// AttachmentDump is one attachment of a CommentDump; Data is not in JSON.
+// AttachmentDump is one attachment of a CommentDump.
 type AttachmentDump struct {
-	ID          int64  `json:"id"`
-	FileName    string `json:"file_name"`
-	ContentType string `json:"content_type"`
-	Size        int    `json:"size"`
-	ContentURL  string `json:"content_url"`
-	Data        []byte `json:"-"`
+	ID          int64  `json:"id"`           // attachment id
+	FileName    string `json:"file_name"`    // file name
+	ContentType string `json:"content_type"` // MIME type
+	Size        int    `json:"size"`         // bytes
+	ContentURL  string `json:"content_url"`  // download URL (credentials needed)
+	Data        []byte `json:"-"`            // the content; not in JSON
 }
 
 // uiWrite is a write made in the agent UI by userID.
@@ -240,6 +240,9 @@ func (s *Server) SetTicketStatus(ctx context.Context, ticketID int64, status str
 	}
 	if t.Status == status {
 		return nil
+	}
+	if status == "new" {
+		return fmt.Errorf("%w: a ticket cannot go back to new", ErrInvalid)
 	}
 	prev := snapshotOf(t)
 	now := s.clock.now()

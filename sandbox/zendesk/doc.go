@@ -61,7 +61,8 @@
 // body within 2 hours replay the first 201 ("x-idempotency-lookup: hit");
 // another body with that key is 400 IdempotentRequestError. More than 30
 // updates of one ticket by one user within 10 minutes answer 429 (JSON
-// TooManyRequests) with Retry-After.
+// TooManyRequests) with Retry-After; agent-UI writes made through the
+// control API are not counted.
 //
 // Uploads: tokens live 60 minutes on the fake clock; files over 50 MB are
 // 413. Upload tokens in comment.uploads attach their files; unknown or
@@ -71,7 +72,8 @@
 // response carries X-Rate-Limit, X-Rate-Limit-Remaining, ratelimit-limit,
 // ratelimit-remaining and ratelimit-reset; past the limit it is 429 with
 // Retry-After and {"error":"TooManyRequests",…} (or the text "Rate limit
-// exceeded" when Limits.Plain429 is set).
+// exceeded" when Limits.Plain429 is set). ExhaustRateLimit empties the
+// bucket to script a 429.
 //
 // Errors use Zendesk's bodies: 404 {"error":"RecordNotFound","description":
 // "Not found"}, unknown paths {"error":"InvalidEndpoint",…}, 422

@@ -34,19 +34,19 @@ func Sign(secret, timestamp string, body []byte) string {
 // Delivery is the record of one webhook request the fake sent or tried to
 // send because a trigger fired.
 type Delivery struct {
-	Seq        uint64 `json:"seq"`
-	WebhookID  string `json:"webhook_id"`
-	TriggerID  int64  `json:"trigger_id"`
-	TicketID   int64  `json:"ticket_id"`
-	Method     string `json:"method"`
-	URL        string `json:"url"`
-	Body       string `json:"body"`
-	Timestamp  string `json:"timestamp"` // signature timestamp of the last attempt
-	Signature  string `json:"signature"` // signature of the last attempt
-	Attempts   int    `json:"attempts"`
-	LastStatus int    `json:"last_status"` // HTTP status of the last attempt; 0 = none
-	Delivered  bool   `json:"delivered"`
-	Error      string `json:"error,omitempty"`
+	Seq        uint64 `json:"seq"`             // order of creation
+	WebhookID  string `json:"webhook_id"`      // the webhook sent to
+	TriggerID  int64  `json:"trigger_id"`      // the trigger that fired
+	TicketID   int64  `json:"ticket_id"`       // the ticket it fired for
+	Method     string `json:"method"`          // the webhook's http_method
+	URL        string `json:"url"`             // the webhook's endpoint
+	Body       string `json:"body"`            // the rendered body, as sent
+	Timestamp  string `json:"timestamp"`       // signature timestamp of the last attempt
+	Signature  string `json:"signature"`       // signature of the last attempt
+	Attempts   int    `json:"attempts"`        // requests made so far
+	LastStatus int    `json:"last_status"`     // HTTP status of the last attempt; 0 = none
+	Delivered  bool   `json:"delivered"`       // a 2xx answer was received
+	Error      string `json:"error,omitempty"` // why the last attempt failed
 }
 
 // outgoing is one queued webhook request.
@@ -177,7 +177,7 @@ func (e *emitter) finishLocked(o *outgoing, ts, sig string, status int, err erro
 // send signs and sends one attempt.
 func (e *emitter) send(ctx context.Context, o *outgoing, ts, sig string) (int, error) {
 	var body io.Reader
-	if len(o.body) > 0 && o.rec.Method != http.MethodGet && o.rec.Method != http.MethodDelete {
+	if len(o.body) > 0 {
 		body = bytes.NewReader(o.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, o.rec.Method, o.rec.URL, body)

@@ -17,6 +17,7 @@ type apiError struct {
 	retryAfter int    // seconds; 0 = no Retry-After header
 }
 
+// Error describes the answer (for logs).
 func (e *apiError) Error() string {
 	if e.plain != "" {
 		return fmt.Sprintf("%d %s", e.status, e.plain)

@@ -28,6 +28,9 @@ func (s *Server) notifyWebhookLocked(tr *trigger, hookID, tmpl string, ev *updat
 		sc.escape = jsonEscape
 	}
 	body := renderTemplate(tmpl, sc)
+	if w.HTTPMethod == http.MethodGet || w.HTTPMethod == http.MethodDelete {
+		body = "" // no body; the signature covers the empty body sent
+	}
 	if len(sc.unknown) > 0 {
 		s.log.Debug("unknown placeholders rendered empty", slog.Int64("trigger_id", tr.ID),
 			slog.Any("placeholders", slices.Sorted(maps.Keys(sc.unknown))))

@@ -56,8 +56,10 @@ const (
 // Options configures a [Server]. Zero fields take the documented defaults.
 type Options struct {
 	// Email and APIToken are the API-token credentials accepted as
-	// "Authorization: Basic base64({Email}/token:{APIToken})".
-	Email    string
+	// "Authorization: Basic base64({Email}/token:{APIToken})"; Email is
+	// also the API user's email.
+	Email string
+	// APIToken is the API token (see Email); empty disables token auth.
 	APIToken string
 	// OAuthToken is accepted as "Authorization: Bearer {OAuthToken}".
 	OAuthToken string

@@ -3,6 +3,7 @@ package zendesk
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -254,4 +255,46 @@ func TestUserUpdateAndThrottle(t *testing.T) {
 	b.do(t, http.MethodPut, "/api/v2/users/"+itoa(other), map[string]any{"user": map[string]any{"notes": "n"}}).want(t, http.StatusOK)
 	b.fake.AdvanceClock(time.Minute)
 	b.do(t, http.MethodPut, path, map[string]any{"user": map[string]any{"notes": "later"}}).want(t, http.StatusOK)
+}
+
+func TestConcurrentCreateOrUpdateMakesOneUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *Options) { o.RequestsPerMinute = Unlimited })
+	const n = 16
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// No t.Fatal off the test goroutine: report the status only. The
+			// per-user throttle answers some updates with 429, which is fine.
+			body := `{"user":{"name":"Ana ` + itoa(int64(i)) + `","external_id":"whatsapp:+34600111222"}}`
+			req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/api/v2/users/create_or_update", strings.NewReader(body))
+			req.Header.Set("Authorization", basicAuth)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := b.srv.Client().Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	created := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusOK, http.StatusTooManyRequests:
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	if created != 1 || len(b.fake.Users()) != 3 {
+		t.Fatalf("%d creates, %d users", created, len(b.fake.Users()))
+	}
 }
