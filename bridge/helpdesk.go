@@ -57,6 +57,9 @@ func (h *HelpdeskInbox) AcceptHelpdesk(ctx context.Context, vendor string, heade
 		return http.StatusNotFound, "", "", fmt.Errorf("bridge: no %s helpdesk is configured", vendor)
 	}
 	acct, err := h.verify(ctx, header, body)
+	if errors.Is(err, errSecretUnavailable) {
+		return http.StatusServiceUnavailable, "", "", err // Zendesk retries
+	}
 	if err != nil {
 		return http.StatusUnauthorized, "", "", err
 	}
@@ -64,11 +67,13 @@ func (h *HelpdeskInbox) AcceptHelpdesk(ctx context.Context, vendor string, heade
 	if err != nil {
 		return http.StatusBadRequest, "", "", err
 	}
-	if zendesk.IsFromBridge(ev, h.apiUserID(ctx, acct)) {
+	if (ev.Event != "" && ev.Event != zendesk.EventAgentPublicReply) || !ev.Public {
+		// Signed by the account, but not a public agent reply (a hand-made
+		// trigger): acknowledged so it is not retried, and not relayed.
 		return http.StatusOK, KindAgentReply, "ignored", nil
 	}
-	if ev.TicketID == "" {
-		return http.StatusBadRequest, "", "", errors.New("bridge: zendesk reply event without ticket_id")
+	if zendesk.IsFromBridge(ev, h.apiUserID(ctx, acct)) {
+		return http.StatusOK, KindAgentReply, "ignored", nil
 	}
 	key := acct.Name + ":" + ev.TicketID + ":" + ev.CommentID
 	if ev.CommentID == "" {
@@ -92,17 +97,23 @@ func (h *HelpdeskInbox) AcceptHelpdesk(ctx context.Context, vendor string, heade
 	return http.StatusOK, KindAgentReply, "stored", nil
 }
 
+// errSecretUnavailable marks a webhook that could not be checked because no
+// signing secret could be read: a temporary failure, answered 503.
+var errSecretUnavailable = errors.New("webhook secret unavailable")
+
 // verify finds the account whose signing secret signed the body.
 func (h *HelpdeskInbox) verify(ctx context.Context, header http.Header, body []byte) (ZendeskAccount, error) {
 	sig := header.Get("X-Zendesk-Webhook-Signature")
 	ts := header.Get("X-Zendesk-Webhook-Signature-Timestamp")
 	err := zendesk.ErrNoSecret
+	read := 0
 	for _, a := range h.accounts {
 		secret, serr := a.Secret(ctx)
 		if serr != nil {
-			err = fmt.Errorf("bridge: helpdesk %s: webhook secret: %w", a.Name, serr)
+			err = fmt.Errorf("bridge: helpdesk %s: %w: %w", a.Name, errSecretUnavailable, serr)
 			continue
 		}
+		read++
 		verr := zendesk.VerifySignature(body, sig, ts, secret, h.now())
 		if verr == nil {
 			return a, nil
@@ -110,6 +121,10 @@ func (h *HelpdeskInbox) verify(ctx context.Context, header http.Header, body []b
 		if !errors.Is(err, zendesk.ErrStaleTimestamp) {
 			err = verr // keep the most telling failure
 		}
+	}
+	if read > 0 && errors.Is(err, errSecretUnavailable) {
+		// Another account's secret was read and did not match.
+		err = zendesk.ErrSignatureMismatch
 	}
 	return ZendeskAccount{}, err
 }

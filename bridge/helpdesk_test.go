@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -46,6 +47,8 @@ func TestHelpdeskInbox(t *testing.T) {
 	reply := []byte(`{"event":"agent_public_reply","ticket_id":"42","comment_id":"7001","author_id":"501","author_role":"Agent","public":true,"requester_external_id":"whatsapp:+34600111222","updated_at":"2026-11-24T10:00:00Z"}`)
 	echo := []byte(`{"event":"agent_public_reply","ticket_id":"42","comment_id":"7002","author_id":"77","author_role":"End-user","public":true}`)
 	note := []byte(`{"event":"agent_public_reply","ticket_id":"42","comment_id":"7003","author_id":"900","author_role":"Admin","public":true}`)
+	other := []byte(`{"event":"ticket_deleted","ticket_id":"8","public":false}`)
+	private := []byte(`{"event":"agent_public_reply","ticket_id":"42","comment_id":"7004","author_id":"501","author_role":"Agent","public":false}`)
 	now := time.Now()
 	for _, tc := range []struct {
 		name           string
@@ -63,6 +66,8 @@ func TestHelpdeskInbox(t *testing.T) {
 		{"replayed an hour later", reply, zendeskHeaders("zd-secret", now.Add(-time.Hour), reply), 401, "", 1},
 		{"unsigned", reply, http.Header{}, 401, "", 1},
 		{"not a reply", []byte(`[1,2]`), zendeskHeaders("zd-secret", now, []byte(`[1,2]`)), 400, "", 1},
+		{"other event", other, zendeskHeaders("zd-secret", now, other), 200, "ignored", 1},
+		{"private", private, zendeskHeaders("zd-secret", now, private), 200, "ignored", 1},
 	} {
 		code, kind, result, err := hd.AcceptHelpdesk(ctx, "zendesk", tc.header, tc.body)
 		if code != tc.code || result != tc.result {
@@ -79,5 +84,23 @@ func TestHelpdeskInbox(t *testing.T) {
 	}
 	if code, _, _, _ := hd.AcceptHelpdesk(ctx, "freshdesk", http.Header{}, reply); code != 404 {
 		t.Errorf("unconfigured vendor: %d, want 404", code)
+	}
+}
+
+func TestHelpdeskInboxSecretUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite, store.Options{})
+	q, err := queue.New(ctx, st, queue.HandlerFunc(func(context.Context, *store.Event) error { return nil }), queue.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := bridge.NewInbox(st, q)
+	defer in.Close()
+	hd := bridge.NewHelpdeskInbox(in, []bridge.ZendeskAccount{{Name: "support",
+		Secret: func(context.Context) ([]byte, error) { return nil, errors.New("open /run/secrets/zd: no such file") }}})
+	body := []byte(`{"event":"agent_public_reply","ticket_id":"1","comment_id":"2","public":true}`)
+	if code, _, _, err := hd.AcceptHelpdesk(ctx, "zendesk", zendeskHeaders("x", time.Now(), body), body); code != 503 {
+		t.Errorf("unreadable secret: %d %v, want 503 so Zendesk retries", code, err)
 	}
 }

@@ -43,7 +43,7 @@ func NewMetrics(version, commit string) *Metrics {
 		}, []string{"source", "code"}),
 		WebhookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deskbridge_webhook_events_total",
-			Help: "Webhook events by source, kind (message|status|error|other) and result (stored|duplicate).",
+			Help: "Webhook events by source, kind (message|status|error|other; agent_reply) and result (stored|duplicate|ignored).",
 		}, []string{"source", "kind", "result"}),
 		WebhookAckSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "deskbridge_webhook_ack_duration_seconds",

@@ -129,7 +129,10 @@ func apiError(what string, err error) error {
 	}
 	if ce.Code == "" && ce.Status == 0 && ce.Kind == connectors.Permanent {
 		// Refused locally: nothing reached Meta.
-		return &userError{oneLine("deskbridge: refused before sending: " + ce.Message)}
+		if what == "send" {
+			return &userError{oneLine("deskbridge: refused before sending: " + ce.Message)}
+		}
+		return &userError{oneLine("deskbridge: " + what + " refused: " + ce.Message)}
 	}
 	msg := fmt.Sprintf("deskbridge: %s failed: %s", what, ce.Kind)
 	if ce.Code != "" {
