@@ -1,51 +1,8 @@
 package whatsapp
 
 import (
-	"sync"
 	"time"
 )
-
-// clock is the fake clock: a base clock (real time unless Options.Now is set)
-// plus an offset that AdvanceClock and SetClock move.
-type clock struct {
-	base func() time.Time
-
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func newClock(base func() time.Time) *clock {
-	if base == nil {
-		base = time.Now
-	}
-	return &clock{base: base}
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base().Add(c.offset)
-}
-
-func (c *clock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-	return c.base().Add(c.offset)
-}
-
-func (c *clock) set(t time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset = t.Sub(c.base())
-	return t
-}
-
-func (c *clock) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset = 0
-}
 
 // tokenBucket allows rate events per second with a burst of one second's
 // worth, refilled from the fake clock.

@@ -158,7 +158,7 @@ func (s *Server) buildInbound(p InboundParams) ([]byte, string, error) {
 	if p.UserID != "" && !bsuidRe.MatchString(p.UserID) {
 		return nil, "", invalidInbound("user_id: %q is not a business-scoped user ID", p.UserID)
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	ts := now
 	if p.Timestamp > 0 {
 		ts = time.Unix(p.Timestamp, 0)

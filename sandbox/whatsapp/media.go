@@ -163,14 +163,14 @@ func baseMIME(v string) string {
 func (s *Server) storeMediaLocked(pnID, mimeType, filename string, data []byte, ttl time.Duration) *mediaItem {
 	item := &mediaItem{
 		id: s.newID(), phoneNumberID: pnID, mimeType: mimeType, filename: filename,
-		data: data, sum: sha256.Sum256(data), created: s.clock.now(), ttl: ttl,
+		data: data, sum: sha256.Sum256(data), created: s.clock.Now(), ttl: ttl,
 	}
 	s.media[item.id] = item
 	return item
 }
 
 func (s *Server) mediaExpiredLocked(m *mediaItem) bool {
-	return s.clock.now().Sub(m.created) > m.ttl
+	return s.clock.Now().Sub(m.created) > m.ttl
 }
 
 // lookupMedia finds a live media object, checking ?phone_number_id= when given.
@@ -232,7 +232,7 @@ func (s *Server) externalBase(r *http.Request) string {
 // mediaURL returns a signed download URL for media id, valid MediaURLTTL
 // from now on the fake clock.
 func (s *Server) mediaURL(base, id string) string {
-	exp := strconv.FormatInt(s.clock.now().Add(MediaURLTTL).Unix(), 10)
+	exp := strconv.FormatInt(s.clock.Now().Add(MediaURLTTL).Unix(), 10)
 	q := url.Values{"expires": {exp}, "sig": {s.urlSig(id, exp)}}
 	return base + "/_media/" + url.PathEscape(id) + "?" + q.Encode()
 }
@@ -260,7 +260,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, id string
 	exp := q.Get("expires")
 	sec, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !hmac.Equal([]byte(q.Get("sig")), []byte(s.urlSig(id, exp))) ||
-		s.clock.now().After(time.Unix(sec, 0)) {
+		s.clock.Now().After(time.Unix(sec, 0)) {
 		http.Error(w, "URL signature mismatch or expired", http.StatusNotFound)
 		return
 	}

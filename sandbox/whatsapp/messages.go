@@ -199,7 +199,7 @@ func (s *Server) send(n *numberState, body []byte) (any, *apiError) {
 // and starts its status webhooks.
 func (s *Server) accept(n *numberState, rec *outboundRecord) *apiError {
 	wo := s.em.options()
-	now := s.clock.now()
+	now := s.clock.Now()
 	s.mu.Lock()
 	if rec.Recipient != "" && rec.To == "" {
 		if e164, ok := s.bsuids[rec.Recipient]; ok {
@@ -303,7 +303,7 @@ func (s *Server) setStatus(rec *outboundRecord, status string, failCode int) {
 // statusEnvelope builds one status webhook for rec and records the status.
 func (s *Server) statusEnvelope(n *numberState, rec *outboundRecord, status string, failCode int) envelope {
 	s.setStatus(rec, status, failCode)
-	now := s.clock.now()
+	now := s.clock.Now()
 	st := statusOut{
 		ID: rec.ID, Status: status, Timestamp: unixString(now.Unix()),
 		RecipientID: rec.phoneDigits, RecipientUserID: rec.Recipient,
@@ -357,7 +357,7 @@ func (s *Server) markRead(n *numberState, req *sendRequest) (any, *apiError) {
 	}
 	s.reads = append(s.reads, ReadMark{
 		PhoneNumberID: n.PhoneNumberID, MessageID: req.MessageID, From: in.customer,
-		TypingIndicator: typing, Time: s.clock.now(),
+		TypingIndicator: typing, Time: s.clock.Now(),
 	})
 	return map[string]bool{"success": true}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
 )
 
 // Defaults used by [New] for zero option fields.
@@ -100,7 +102,7 @@ type Limits struct {
 type Server struct {
 	opts   Options
 	log    *slog.Logger
-	clock  *clock
+	clock  *fakeclock.Clock
 	em     *emitter
 	urlKey []byte // signs media download URLs
 	seq    atomic.Uint64
@@ -154,7 +156,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:   opts,
 		log:    log.With("component", "whatsapp_sandbox"),
-		clock:  newClock(opts.Now),
+		clock:  fakeclock.New(opts.Now),
 		urlKey: key,
 	}
 	s.em = newEmitter(s.log, opts.HTTPClient, []byte(opts.AppSecret), opts.CallbackURL, wo)
@@ -208,7 +210,7 @@ func (s *Server) resetLocked() {
 // queued webhook, restores the numbers, limits, templates and webhook options
 // given in Options, and sets the fake clock back to the base clock.
 func (s *Server) Reset() {
-	s.clock.reset()
+	s.clock.Reset()
 	wo := DefaultWebhookOptions()
 	if s.opts.Webhook != nil {
 		wo = *s.opts.Webhook
@@ -235,14 +237,14 @@ func (s *Server) SetBaseURL(url string) {
 }
 
 // Now returns the fake clock's time.
-func (s *Server) Now() time.Time { return s.clock.now() }
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // AdvanceClock moves the fake clock forward by d (backwards if negative) and
 // returns the new time.
-func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.advance(d) }
+func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.Advance(d) }
 
 // SetClock sets the fake clock to t; it keeps ticking from there.
-func (s *Server) SetClock(t time.Time) time.Time { return s.clock.set(t) }
+func (s *Server) SetClock(t time.Time) time.Time { return s.clock.Set(t) }
 
 // Numbers returns the business numbers with their current limits applied.
 func (s *Server) Numbers() []Number {

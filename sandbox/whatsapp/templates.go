@@ -223,7 +223,7 @@ func (s *Server) SetTemplateStatus(p TemplateStatusParams) (Template, error) {
 	}
 	body, err := marshalMeta(envelope{
 		Object: "whatsapp_business_account",
-		Entry: []entry{{ID: out.WABAID, Time: s.clock.now().Unix(),
+		Entry: []entry{{ID: out.WABAID, Time: s.clock.Now().Unix(),
 			Changes: []change{{Value: v, Field: "message_template_status_update"}}}},
 	})
 	if err != nil {

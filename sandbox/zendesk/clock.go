@@ -2,51 +2,8 @@ package zendesk
 
 import (
 	"math"
-	"sync"
 	"time"
 )
-
-// clock is the fake clock: a base clock (time.Now unless Options.Now is set)
-// plus an offset that AdvanceClock and SetClock move.
-type clock struct {
-	base func() time.Time
-
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func newClock(base func() time.Time) *clock {
-	if base == nil {
-		base = time.Now
-	}
-	return &clock{base: base}
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.base().Add(c.offset).UTC()
-}
-
-func (c *clock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-	return c.base().Add(c.offset).UTC()
-}
-
-func (c *clock) set(t time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset = t.Sub(c.base())
-	return t.UTC()
-}
-
-func (c *clock) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset = 0
-}
 
 // bucket is the account's token bucket: capacity perMinute tokens, refilled
 // at perMinute/60 tokens a second on the fake clock.

@@ -190,7 +190,7 @@ func (s *Server) handleTicketUpdate(c *call, rawID string) {
 		c.fail(e2)
 		return
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	wr := apiWrite(c)
 	w := t.updates[wr.userID]
 	if w.count(now, ticketUpdateWindow) >= ticketUpdateLimit {

@@ -151,7 +151,7 @@ func (s *Server) CreateAgent(p AgentParams) (User, error) {
 	if p.Email != "" {
 		in.Email = &p.Email
 	}
-	u, e := s.createUserLocked(in, s.clock.now())
+	u, e := s.createUserLocked(in, s.clock.Now())
 	if e != nil {
 		return User{}, fmt.Errorf("%w: %v", ErrInvalid, e)
 	}
@@ -188,7 +188,7 @@ func (s *Server) AgentReply(ctx context.Context, p ReplyParams) (int64, error) {
 	if u := s.users[agent]; u == nil || u.Role == roleEndUser {
 		return 0, fmt.Errorf("%w: user %d is not an agent", ErrInvalid, agent)
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	var atts []*attachment
 	for _, a := range p.Attachments {
 		ct := a.ContentType
@@ -245,7 +245,7 @@ func (s *Server) SetTicketStatus(ctx context.Context, ticketID int64, status str
 		return fmt.Errorf("%w: a ticket cannot go back to new", ErrInvalid)
 	}
 	prev := snapshotOf(t)
-	now := s.clock.now()
+	now := s.clock.Now()
 	s.setStatusLocked(t, status, now)
 	t.UpdatedAt = now
 	s.fireTriggersLocked(&updateEvent{t: t, wr: s.uiWrite(defaultAgentID), prev: prev})

@@ -143,7 +143,7 @@ func (s *Server) handleIdentityCreate(c *call, rawID string) {
 		c.fail(e)
 		return
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	id := s.addIdentityLocked(u, in, now)
 	u.UpdatedAt = now
 	c.json(http.StatusCreated, map[string]any{"identity": identityJSON(c.base, id)})

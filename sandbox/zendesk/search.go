@@ -212,7 +212,7 @@ func (s *Server) handleUserSearch(c *call) {
 			found = append(found, u)
 		}
 	} else {
-		found = s.searchUsersLocked(parseQuery(query), s.clock.now())
+		found = s.searchUsersLocked(parseQuery(query), s.clock.Now())
 	}
 	sortUsers(found, q)
 	p := offsetPage(q, 100)
@@ -256,7 +256,7 @@ func (s *Server) handleSearch(c *call) {
 	defer s.mu.Unlock()
 	var found []*user
 	if !onlyOther {
-		found = s.searchUsersLocked(terms, s.clock.now())
+		found = s.searchUsersLocked(terms, s.clock.Now())
 	}
 	sortUsers(found, q)
 	from, to := p.bounds(len(found))

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
 )
 
 // Defaults and fixed limits of the fake.
@@ -108,7 +110,7 @@ type Limits struct {
 type Server struct {
 	opts  Options
 	log   *slog.Logger
-	clock *clock
+	clock *fakeclock.Clock
 	em    *emitter
 
 	mu          sync.Mutex
@@ -150,8 +152,8 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log.With("component", "zendesk_sandbox"), clock: newClock(opts.Now)}
-	s.em = newEmitter(s.log, opts.HTTPClient, opts.WebhookMaxAttempts, opts.WebhookRetryBackoff, s.clock.now)
+	s := &Server{opts: opts, log: log.With("component", "zendesk_sandbox"), clock: fakeclock.New(opts.Now)}
+	s.em = newEmitter(s.log, opts.HTTPClient, opts.WebhookMaxAttempts, opts.WebhookRetryBackoff, s.clock.Now)
 	s.mu.Lock()
 	s.baseURL = strings.TrimRight(opts.BaseURL, "/")
 	s.resetLocked()
@@ -182,7 +184,7 @@ func (s *Server) resetLocked() {
 	s.idem = map[string]*idemEntry{}
 	s.userUpdates = map[int64]window{}
 	// The built-in users are visible to search at once, whatever the lag.
-	now := s.clock.now()
+	now := s.clock.Now()
 	s.addUserLocked(&user{ID: apiUserID, Name: APIUserName, Email: strings.ToLower(s.opts.Email), Role: roleAdmin,
 		Verified: true, builtin: true, CreatedAt: now, UpdatedAt: now}, now)
 	s.addUserLocked(&user{ID: defaultAgentID, Name: DefaultAgentName, Email: "agent@sandbox.invalid", Role: roleAgent,
@@ -195,7 +197,7 @@ func (s *Server) resetLocked() {
 // the fake clock back to the base clock. Ids start again from the same
 // values, so a reset fake hands out the same ids.
 func (s *Server) Reset() {
-	s.clock.reset()
+	s.clock.Reset()
 	s.em.reset()
 	s.mu.Lock()
 	s.resetLocked()
@@ -222,13 +224,13 @@ func (s *Server) APIUserID() int64 { return apiUserID }
 func (s *Server) DefaultAgentID() int64 { return defaultAgentID }
 
 // Now returns the fake clock's time.
-func (s *Server) Now() time.Time { return s.clock.now() }
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // AdvanceClock moves the fake clock by d and returns the new time.
-func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.advance(d) }
+func (s *Server) AdvanceClock(d time.Duration) time.Time { return s.clock.Advance(d) }
 
 // SetClock sets the fake clock to t; it keeps ticking from there.
-func (s *Server) SetClock(t time.Time) time.Time { return s.clock.set(t) }
+func (s *Server) SetClock(t time.Time) time.Time { return s.clock.Set(t) }
 
 // RevokeAuth makes every API request answer 401 (true) or accepts the
 // credentials again (false).
@@ -263,7 +265,7 @@ func (s *Server) SetLimits(l Limits) Limits {
 func (s *Server) ExhaustRateLimit() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bucket.drain(s.clock.now())
+	s.bucket.drain(s.clock.Now())
 }
 
 // call is one API request being served.
@@ -285,7 +287,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{w: w, r: r, base: s.baseFor(r)}
 	authed := s.authenticate(r)
-	now := s.clock.now()
+	now := s.clock.Now()
 	s.mu.Lock()
 	var limited *apiError
 	if authed && s.limits.RequestsPerMinute > 0 && !s.bucket.take(now, s.limits.RequestsPerMinute) {

@@ -166,7 +166,7 @@ func (s *Server) ticketLocked(raw string) (*ticket, *apiError) {
 // autoCloseLocked closes t if it has been solved for AutoCloseAfter.
 func (s *Server) autoCloseLocked(t *ticket) {
 	d := s.opts.AutoCloseAfter
-	if d > 0 && t.Status == "solved" && !s.clock.now().Before(t.SolvedAt.Add(d)) {
+	if d > 0 && t.Status == "solved" && !s.clock.Now().Before(t.SolvedAt.Add(d)) {
 		t.Status, t.UpdatedAt = "closed", t.SolvedAt.Add(d)
 	}
 }
@@ -261,7 +261,7 @@ func (s *Server) handleTicketCreate(c *call) {
 	decodeErr := decodeRoot(raw, "ticket", &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.now()
+	now := s.clock.Now()
 	if key != "" {
 		if ent := s.idem[key]; ent != nil && now.Sub(ent.at) < IdempotencyTTL {
 			if ent.hash != hash {

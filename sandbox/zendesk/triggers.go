@@ -214,7 +214,7 @@ func (s *Server) handleTriggerWrite(c *call, rawID string) {
 		c.fail(e)
 		return
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	next := &trigger{Active: true, CategoryID: defaultCategoryID, CreatedAt: now}
 	if cur != nil {
 		*next = *cur

@@ -103,7 +103,7 @@ func (s *Server) handleUpload(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.now()
+	now := s.clock.Now()
 	var up *upload
 	if tok := q.Get("token"); tok != "" {
 		if up = s.liveUploadLocked(tok, now); up == nil {
@@ -131,7 +131,7 @@ func (s *Server) handleUpload(c *call) {
 func (s *Server) handleUploadDelete(c *call, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	up := s.liveUploadLocked(token, s.clock.now())
+	up := s.liveUploadLocked(token, s.clock.Now())
 	if up == nil {
 		c.fail(errNotFound())
 		return
@@ -163,7 +163,7 @@ func (s *Server) consumeUploadsLocked(tokens []string, now time.Time) []*attachm
 func (s *Server) handleDownload(c *call, token string) {
 	s.mu.Lock()
 	a := s.attachments[token]
-	if a != nil && a.upload != "" && s.liveUploadLocked(a.upload, s.clock.now()) == nil {
+	if a != nil && a.upload != "" && s.liveUploadLocked(a.upload, s.clock.Now()) == nil {
 		a = nil
 	}
 	s.mu.Unlock()
@@ -187,7 +187,7 @@ func (s *Server) handleAttachmentShow(c *call, raw string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.attByID[id]
-	if a == nil || (a.upload != "" && s.liveUploadLocked(a.upload, s.clock.now()) == nil) {
+	if a == nil || (a.upload != "" && s.liveUploadLocked(a.upload, s.clock.Now()) == nil) {
 		c.fail(errNotFound())
 		return
 	}

@@ -204,7 +204,7 @@ func (s *Server) handleUserCreate(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, e := s.createUserLocked(in, s.clock.now())
+	u, e := s.createUserLocked(in, s.clock.Now())
 	if e != nil {
 		c.fail(e)
 		return
@@ -362,7 +362,7 @@ func (s *Server) handleUserUpdate(c *call, rawID string) {
 	case e == nil:
 		e = s.validateUserLocked(u, in)
 	}
-	now := s.clock.now()
+	now := s.clock.Now()
 	if e == nil {
 		e = s.throttleUserLocked(u.ID, now)
 	}
@@ -388,7 +388,7 @@ func (s *Server) handleCreateOrUpdate(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.now()
+	now := s.clock.Now()
 	var u *user
 	if in.ExternalID != nil && *in.ExternalID != "" {
 		u = s.userByExternalIDLocked(*in.ExternalID)

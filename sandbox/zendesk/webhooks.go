@@ -177,7 +177,7 @@ func (s *Server) handleWebhookCreate(c *call) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.now()
+	now := s.clock.Now()
 	w.ID = fmt.Sprintf("01HSANDBOX%016d", s.nextIDLocked())
 	w.Secret, w.CreatedAt, w.UpdatedAt = newSecret(), now, now
 	s.webhooks[w.ID] = w
@@ -275,7 +275,7 @@ func (s *Server) handleWebhookUpdate(c *call, id string, patch bool) {
 		c.fail(e)
 		return
 	}
-	next.UpdatedAt = s.clock.now()
+	next.UpdatedAt = s.clock.Now()
 	*w = *next
 	c.w.WriteHeader(http.StatusNoContent)
 }
@@ -291,7 +291,7 @@ func (s *Server) handleSigningSecret(c *call, id string, reset bool) {
 	}
 	status := http.StatusOK
 	if reset {
-		w.Secret, w.UpdatedAt, status = newSecret(), s.clock.now(), http.StatusCreated
+		w.Secret, w.UpdatedAt, status = newSecret(), s.clock.Now(), http.StatusCreated
 	}
 	c.json(status, map[string]any{"signing_secret": map[string]any{"algorithm": "SHA256", "secret": w.Secret}})
 }
