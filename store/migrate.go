@@ -137,6 +137,36 @@ CREATE TABLE whatsapp_templates (
 	PRIMARY KEY (waba_id, name, language)
 );`,
 	},
+	{
+		version: 3,
+		name:    "effects: vendor writes keyed by their source id",
+		sqlite: `
+CREATE TABLE effects (
+	source        TEXT    NOT NULL,
+	key           TEXT    NOT NULL,
+	target        TEXT    NOT NULL,
+	state         TEXT    NOT NULL,
+	result_id     TEXT    NOT NULL DEFAULT '',
+	ref           TEXT    NOT NULL DEFAULT '',
+	attempts      INTEGER NOT NULL DEFAULT 1,
+	created_at_ms INTEGER NOT NULL,
+	updated_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (source, key, target)
+);`,
+		postgres: `
+CREATE TABLE effects (
+	source        TEXT    NOT NULL,
+	key           TEXT    NOT NULL,
+	target        TEXT    NOT NULL,
+	state         TEXT    NOT NULL,
+	result_id     TEXT    NOT NULL DEFAULT '',
+	ref           TEXT    NOT NULL DEFAULT '',
+	attempts      INTEGER NOT NULL DEFAULT 1,
+	created_at_ms BIGINT  NOT NULL,
+	updated_at_ms BIGINT  NOT NULL,
+	PRIMARY KEY (source, key, target)
+);`,
+	},
 }
 
 // SchemaVersion is the schema version this build expects.

@@ -432,3 +432,78 @@ func TestExclusiveSQLite(t *testing.T) {
 	}
 	again.Close()
 }
+
+func TestEffects(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, kind, store.Options{})
+		const src, key, target = "whatsapp", "wamid.A", "zendesk:support"
+		if e, _ := st.Effect(ctx, src, key, target); e != nil {
+			t.Fatalf("effect before any write: %+v", e)
+		}
+		e, existed, err := st.BeginEffect(ctx, src, key, target)
+		if err != nil || existed || e.State != store.EffectPending || e.Attempts != 1 {
+			t.Fatalf("first begin: %+v existed=%v err=%v", e, existed, err)
+		}
+		// The process died before completing: the retry sees it pending.
+		e, existed, err = st.BeginEffect(ctx, src, key, target)
+		if err != nil || !existed || e.State != store.EffectPending || e.Attempts != 2 {
+			t.Fatalf("retry: %+v existed=%v err=%v, want pending on attempt 2", e, existed, err)
+		}
+		if err := st.CompleteEffect(ctx, src, key, target, "comment-77", "ticket-9"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CompleteEffect(ctx, src, key, target, "comment-78", "ticket-9"); err != nil {
+			t.Fatalf("completing twice: %v", err)
+		}
+		e, existed, err = st.BeginEffect(ctx, src, key, target)
+		if err != nil || !existed || e.State != store.EffectDone || e.ResultID != "comment-77" || e.Ref != "ticket-9" {
+			t.Fatalf("after completion: %+v existed=%v err=%v, want done with the first result", e, existed, err)
+		}
+		// Another target of the same source event is separate.
+		if e, existed, _ := st.BeginEffect(ctx, src, key, "whatsapp:106540352242922"); existed || e.State != store.EffectPending {
+			t.Errorf("other target: %+v existed=%v", e, existed)
+		}
+		if err := st.CompleteEffect(ctx, src, "wamid.none", target, "x", "y"); err == nil {
+			t.Error("completing an effect never begun succeeded")
+		}
+	})
+}
+
+func TestEffectsConcurrentBegin(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		ctx := context.Background()
+		st := storetest.Open(t, kind, store.Options{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, existed, err := st.BeginEffect(ctx, "zendesk", "comment-1", "whatsapp:1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !existed {
+					fresh++
+				}
+			}()
+		}
+		wg.Wait()
+		if fresh != 1 {
+			t.Errorf("%d callers began the same effect as new, want exactly 1", fresh)
+		}
+		e, _ := st.Effect(ctx, "zendesk", "comment-1", "whatsapp:1")
+		if e == nil || e.Attempts != 8 {
+			t.Errorf("effect = %+v, want 8 attempts recorded", e)
+		}
+	})
+}
