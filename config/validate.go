@@ -311,10 +311,42 @@ func (v *validator) checkHelpdesks() {
 		if h.APIToken == "" && h.OAuthToken == "" {
 			v.add(p, "one of api_token or oauth_token is required")
 		}
+		if h.APIToken != "" && h.OAuthToken != "" {
+			v.add(p, "set only one of api_token or oauth_token")
+		}
 		if h.Kind == "zendesk" && h.APIToken != "" && h.Email == "" {
 			v.add(p+".email", "required with api_token: Zendesk API tokens authenticate as email/token")
 		}
+		if h.Kind == "zendesk" {
+			for _, f := range []struct{ key, val string }{
+				{"brand_id", h.BrandID}, {"group_id", h.GroupID}, {"ticket_form_id", h.TicketFormID},
+			} {
+				if f.val != "" && !digitsOnly(f.val) {
+					v.add(p+"."+f.key, "must be a Zendesk id (digits)")
+				}
+			}
+			if u, err := url.Parse(h.BaseURL); err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+				v.add(p+".base_url", "must use https (plain http is allowed only for a loopback sandbox)")
+			}
+		}
 	}
+}
+
+func digitsOnly(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (v *validator) checkOutsideWindow() {

@@ -129,8 +129,17 @@ func TestValidate(t *testing.T) {
 			[]string{"helpdesks.support.email: required with api_token: Zendesk API tokens authenticate as email/token"}},
 		{"no credentials", func(c *Config) { editHelpdesk(c, func(h *Helpdesk) { h.APIToken = "" }) },
 			[]string{"helpdesks.support: one of api_token or oauth_token is required"}},
+		{"both credentials", func(c *Config) { editHelpdesk(c, func(h *Helpdesk) { h.OAuthToken = "env://ZD_OAUTH" }) },
+			[]string{"helpdesks.support: set only one of api_token or oauth_token"}},
+		{"zendesk brand id not digits", func(c *Config) { editHelpdesk(c, func(h *Helpdesk) { h.BrandID = "acme" }) },
+			[]string{"helpdesks.support.brand_id: must be a Zendesk id (digits)"}},
+		{"zendesk group and form ids not digits", func(c *Config) {
+			editHelpdesk(c, func(h *Helpdesk) { h.GroupID, h.TicketFormID = "g1", "-3" })
+		}, []string{"helpdesks.support.group_id: must be a Zendesk id (digits)", "helpdesks.support.ticket_form_id: must be a Zendesk id (digits)"}},
+		{"zendesk plain http", func(c *Config) { editHelpdesk(c, func(h *Helpdesk) { h.BaseURL = "http://acme.zendesk.com" }) },
+			[]string{"helpdesks.support.base_url: must use https (plain http is allowed only for a loopback sandbox)"}},
 		{"oauth_token malformed", func(c *Config) {
-			editHelpdesk(c, func(h *Helpdesk) { h.OAuthToken = "vault://secret/x?version=0#k" })
+			editHelpdesk(c, func(h *Helpdesk) { h.APIToken, h.OAuthToken = "", "vault://secret/x?version=0#k" })
 		}, []string{"helpdesks.support.oauth_token: invalid secret reference: vault reference version must be a positive integer"}},
 		{"webhook_secret literal", func(c *Config) { editHelpdesk(c, func(h *Helpdesk) { h.WebhookSecret = "s3cret" }) },
 			[]string{"helpdesks.support.webhook_secret: literal secret not allowed; use env://, file:// or vault:// (or set insecure_literal_secrets: true)"}},
