@@ -231,26 +231,6 @@ func (s *Server) handleCommentList(c *call, rawID string) {
 	if q.Get("sort") == "-created_at" || (!cursor && q.Get("sort_order") == "desc") {
 		slices.Reverse(list)
 	}
-	render := func(cs []*comment) []any {
-		out := make([]any, 0, len(cs))
-		for _, cm := range cs {
-			out = append(out, commentJSON(c.base, cm))
-		}
-		return out
-	}
-	if !cursor {
-		p := offsetPage(q, 100)
-		from, to := p.bounds(len(list))
-		next, prev := p.links(c.base, c.r, len(list))
-		c.json(http.StatusOK, map[string]any{"comments": render(list[from:to]), "next_page": next,
-			"previous_page": prev, "count": len(list)})
-		return
-	}
-	res, e := paginate(list, func(cm *comment) string { return fmt.Sprint(cm.ID) }, cr)
-	if e != nil {
-		c.fail(e)
-		return
-	}
-	meta, links := cursorMeta(c.base, c.r, cr, res)
-	c.json(http.StatusOK, map[string]any{"comments": render(res.items), "meta": meta, "links": links})
+	writeList(c, "comments", list, cursor, cr, func(cm *comment) string { return fmt.Sprint(cm.ID) },
+		func(cm *comment) any { return commentJSON(c.base, cm) })
 }

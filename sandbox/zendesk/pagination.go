@@ -138,3 +138,32 @@ func cursorMeta[T any](base string, r *http.Request, cr cursorReq, res cursorRes
 	meta := map[string]any{"has_more": res.hasMore, "after_cursor": after, "before_cursor": before}
 	return meta, map[string]any{"next": next, "prev": prev}
 }
+
+// writeList answers a list endpoint with the items under name: offset
+// pagination (page/per_page, with next_page, previous_page and count)
+// unless cursor is set, then cursor pagination (meta and links). key names
+// an item for cursors; render gives its JSON.
+func writeList[T any](c *call, name string, list []T, cursor bool, cr cursorReq, key func(T) string, render func(T) any) {
+	renderAll := func(items []T) []any {
+		out := make([]any, 0, len(items))
+		for _, it := range items {
+			out = append(out, render(it))
+		}
+		return out
+	}
+	if !cursor {
+		p := offsetPage(c.r.URL.Query(), 100)
+		from, to := p.bounds(len(list))
+		next, prev := p.links(c.base, c.r, len(list))
+		c.json(http.StatusOK, map[string]any{name: renderAll(list[from:to]), "next_page": next,
+			"previous_page": prev, "count": len(list)})
+		return
+	}
+	res, e := paginate(list, key, cr)
+	if e != nil {
+		c.fail(e)
+		return
+	}
+	meta, links := cursorMeta(c.base, c.r, cr, res)
+	c.json(http.StatusOK, map[string]any{name: renderAll(res.items), "meta": meta, "links": links})
+}

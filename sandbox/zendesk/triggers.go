@@ -301,28 +301,8 @@ func (s *Server) handleTriggerList(c *call) {
 	if q.Get("sort_order") == "desc" {
 		slices.Reverse(list)
 	}
-	render := func(ts []*trigger) []any {
-		out := make([]any, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, triggerJSON(c.base, t))
-		}
-		return out
-	}
-	if !cursor {
-		p := offsetPage(q, 100)
-		from, to := p.bounds(len(list))
-		next, prev := p.links(c.base, c.r, len(list))
-		c.json(http.StatusOK, map[string]any{"triggers": render(list[from:to]), "next_page": next,
-			"previous_page": prev, "count": len(list)})
-		return
-	}
-	res, e := paginate(list, func(t *trigger) string { return strconv.FormatInt(t.ID, 10) }, cr)
-	if e != nil {
-		c.fail(e)
-		return
-	}
-	meta, links := cursorMeta(c.base, c.r, cr, res)
-	c.json(http.StatusOK, map[string]any{"triggers": render(res.items), "meta": meta, "links": links})
+	writeList(c, "triggers", list, cursor, cr, func(t *trigger) string { return strconv.FormatInt(t.ID, 10) },
+		func(t *trigger) any { return triggerJSON(c.base, t) })
 }
 
 // updateEvent is one ticket create or update as triggers see it.

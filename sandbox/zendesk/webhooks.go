@@ -217,17 +217,9 @@ func (s *Server) handleWebhookList(c *call) {
 			return (a < b) != desc && a != b
 		})
 	}
-	res, e := paginate(list, func(w *webhook) string { return w.ID }, cr)
-	if e != nil {
-		c.fail(e)
-		return
-	}
-	out := make([]any, 0, len(res.items))
-	for _, w := range res.items {
-		out = append(out, webhookJSON(w))
-	}
-	meta, links := cursorMeta(c.base, c.r, cr, res)
-	c.json(http.StatusOK, map[string]any{"webhooks": out, "meta": meta, "links": links})
+	// The webhooks API pages by cursor only.
+	writeList(c, "webhooks", list, true, cr, func(w *webhook) string { return w.ID },
+		func(w *webhook) any { return webhookJSON(w) })
 }
 
 func (s *Server) handleWebhookShowDelete(c *call, id string) {
