@@ -227,3 +227,14 @@ type EnsureWebhookResult struct {
 	// webhook_secret.
 	SigningSecret string
 }
+
+// WriteFinder reads back a write made with an IdempotencyKey, to resolve an
+// uncertain write (the process died, or the answer was lost, after the
+// request left) without writing twice. Implementations tag each comment
+// write with its key in a place the vendor stores with it (Zendesk: the
+// audit's custom metadata) and look for it here.
+type WriteFinder interface {
+	// FindWrite returns the comment written to ticket with key; found is
+	// false when no write with that key exists on the ticket.
+	FindWrite(ctx context.Context, ticket TicketRef, key string) (ref CommentRef, found bool, err error)
+}
