@@ -36,6 +36,17 @@ type Handler interface {
 	Handle(ctx context.Context, ev *store.Event) error
 }
 
+// BatchHandler is a Handler that may handle several of a conversation's
+// pending events at once (to coalesce them into one vendor write). It is
+// offered the head event and up to Config.MaxBatch-1 due events that follow
+// it, in order, and returns how many leading events it handled; those are
+// marked done. A non-nil err is the failure of the event right after them,
+// and is retried, snoozed or dead-lettered like a Handler's error.
+type BatchHandler interface {
+	Handler
+	HandleBatch(ctx context.Context, evs []*store.Event) (handled int, err error)
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, ev *store.Event) error
 
@@ -55,6 +66,7 @@ type Config struct {
 	RetryBase         time.Duration // first retry delay (1s)
 	RetryMax          time.Duration // longest retry delay (10m)
 	MaxEventsPerJob   int           // events one job drains before yielding (100)
+	MaxBatch          int           // events offered at once to a BatchHandler (50)
 	Logger            *slog.Logger
 	Metrics           *telemetry.Metrics // nil: not counted
 }
@@ -74,6 +86,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxEventsPerJob <= 0 {
 		c.MaxEventsPerJob = 100
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 50
 	}
 	def(&c.LeaseTTL, 30*time.Second)
 	def(&c.JobTimeout, time.Minute)

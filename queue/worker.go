@@ -82,23 +82,11 @@ func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) 
 		if n == q.cfg.MaxEventsPerJob {
 			return river.JobSnooze(0) // yield; this job comes back at once
 		}
-		ev, err := q.st.NextPending(ctx, lease.ConversationID)
-		if err != nil {
+		ev, herr, err := q.handleNext(ctx, lease)
+		if err != nil || ev == nil {
 			return err
 		}
-		if ev == nil {
-			return nil
-		}
-		if wait := ev.NextAttemptAt.Sub(q.st.Now()); wait > 0 {
-			// The head event is backing off; order forbids skipping it.
-			return river.JobSnooze(wait)
-		}
-		herr := q.safeHandle(ctx, ev)
 		if herr == nil {
-			if err := q.st.CompleteEvent(ctx, lease, ev.ID); err != nil {
-				return err
-			}
-			q.countEvent(ev, "done")
 			continue
 		}
 		evLog := log.With("event_id", ev.ID, "kind", ev.Kind, "attempt", ev.Attempts+1)
@@ -137,6 +125,56 @@ func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) 
 			return fmt.Errorf("event %d: %w", ev.ID, herr)
 		}
 	}
+}
+
+// handleNext handles the conversation's next pending event, or with a
+// BatchHandler the next events, completing those handled. It returns the
+// event whose handling failed with herr, nil ev when nothing is pending,
+// or a snooze error when the head event is not yet due.
+func (q *Queue) handleNext(ctx context.Context, lease store.Lease) (ev *store.Event, herr, err error) {
+	bh, batch := q.h.(BatchHandler)
+	limit := 1
+	if batch {
+		limit = q.cfg.MaxBatch
+	}
+	evs, err := q.st.PendingEvents(ctx, lease.ConversationID, limit)
+	if err != nil || len(evs) == 0 {
+		return nil, nil, err
+	}
+	now := q.st.Now()
+	if wait := evs[0].NextAttemptAt.Sub(now); wait > 0 {
+		// The head event is backing off; order forbids skipping it.
+		return nil, nil, river.JobSnooze(wait)
+	}
+	for i, e := range evs[1:] {
+		if e.NextAttemptAt.After(now) {
+			evs = evs[:i+1]
+			break
+		}
+	}
+	handled := 0
+	if batch {
+		handled, herr = q.safeHandleBatch(ctx, bh, evs)
+		handled = max(0, min(handled, len(evs)))
+		if herr == nil && handled == 0 {
+			herr = errors.New("batch handler handled no event")
+		}
+	} else if herr = q.safeHandle(ctx, evs[0]); herr == nil {
+		handled = 1
+	}
+	for _, e := range evs[:handled] {
+		if err := q.st.CompleteEvent(ctx, lease, e.ID); err != nil {
+			return nil, nil, err
+		}
+		q.countEvent(e, "done")
+	}
+	if herr == nil {
+		return evs[0], nil, nil
+	}
+	if handled == len(evs) {
+		return evs[0], nil, nil // an error past the end concerns no event
+	}
+	return evs[handled], herr, nil
 }
 
 // failTimedOut records an attempt that ran out of job time, or dead-letters
@@ -180,6 +218,16 @@ func (q *Queue) safeHandle(ctx context.Context, ev *store.Event) (err error) {
 		}
 	}()
 	return q.h.Handle(ctx, ev)
+}
+
+// safeHandleBatch is safeHandle for a BatchHandler.
+func (q *Queue) safeHandleBatch(ctx context.Context, h BatchHandler, evs []*store.Event) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h.HandleBatch(ctx, evs)
 }
 
 // renewLease extends the lease every third of its TTL until ctx ends; when

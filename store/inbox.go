@@ -240,6 +240,29 @@ func (s *Store) NextPending(ctx context.Context, conversationID int64) (*Event, 
 	return e, nil
 }
 
+// PendingEvents returns up to limit of the conversation's pending events
+// in (occurred_at, id) order: NextPending and those that follow it.
+func (s *Store) PendingEvents(ctx context.Context, conversationID int64, limit int) ([]*Event, error) {
+	rs, err := s.q.query(ctx, `SELECT `+eventColumns+` FROM inbox_events
+	WHERE conversation_id = ? AND state = 'pending' ORDER BY occurred_at_ms, id LIMIT ?`, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending events: %w", err)
+	}
+	defer rs.Close()
+	var out []*Event
+	for rs.Next() {
+		e, err := scanEvent(rs)
+		if err != nil {
+			return nil, fmt.Errorf("store: pending events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending events: %w", err)
+	}
+	return out, nil
+}
+
 // EventByID returns one event.
 func (s *Store) EventByID(ctx context.Context, id int64) (*Event, error) {
 	e, err := scanEvent(s.q.queryRow(ctx, `SELECT `+eventColumns+` FROM inbox_events WHERE id = ?`, id))
