@@ -50,6 +50,7 @@ type Config struct {
 	Helpdesks     map[string]Helpdesk `yaml:"helpdesks" keys:"^[a-z][a-z0-9_-]*$" desc:"Helpdesk accounts by name; numbers refer to them by that name."`
 	Threading     ThreadingConfig     `yaml:"threading" desc:"How WhatsApp messages are grouped into tickets."`
 	OutsideWindow OutsideWindowConfig `yaml:"outside_window" desc:"What to do with agent replies outside the 24-hour customer-service window."`
+	OptOut        OptOutConfig        `yaml:"opt_out" desc:"Customers who ask not to be messaged."`
 	Mapping       MappingConfig       `yaml:"mapping" desc:"How WhatsApp data maps onto helpdesk contacts and tickets."`
 	Vault         VaultConfig         `yaml:"vault" desc:"HashiCorp Vault connection used by vault:// secret references."`
 
@@ -137,12 +138,19 @@ type Helpdesk struct {
 type ThreadingConfig struct {
 	Window       Duration `yaml:"window" default:"24h" desc:"A message joins the conversation's ticket if its last activity is this recent."`
 	ReopenSolved *bool    `yaml:"reopen_solved" default:"true" desc:"Reopen a solved ticket inside the window instead of opening a new one."`
+	CoalesceMax  int      `yaml:"coalesce_max" default:"20" min:"1" desc:"Most queued customer texts joined into one comment when the bridge is behind or the helpdesk is rate-limited; 1 turns coalescing off."`
+	TimeZone     string   `yaml:"time_zone" default:"UTC" desc:"IANA time zone of the times written in comments and notes, such as Europe/Madrid."`
+}
+
+// OptOutConfig says how customers opt out of messages.
+type OptOutConfig struct {
+	Keywords []string `yaml:"keywords" desc:"Customer messages that opt them out (the whole message, any case); empty uses STOP, BAJA, PARAR, SAIR. A user_preferences webhook that stops marketing messages opts out too."`
 }
 
 // OutsideWindowConfig is the policy for agent replies after the 24-hour
 // customer-service window has closed.
 type OutsideWindowConfig struct {
-	Policy   string         `yaml:"policy" default:"note_only" enum:"template,note_only" desc:"template sends an approved template; note_only sends nothing. Both leave an internal note."`
+	Policy   string         `yaml:"policy" default:"note_only" enum:"template,note,note_only" desc:"template sends an approved template; note (or note_only) sends nothing. Both leave an internal note."`
 	Template TemplateConfig `yaml:"template" desc:"Template sent when policy is template."`
 }
 

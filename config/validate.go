@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -59,6 +60,7 @@ func (c *Config) Validate() error {
 	v.checkWhatsApp()
 	v.checkHelpdesks()
 	v.checkOutsideWindow()
+	v.checkThreading()
 	v.checkRouting()
 	v.checkVault()
 	if len(v.problems) == 0 {
@@ -359,6 +361,23 @@ func (v *validator) checkOutsideWindow() {
 	}
 	if o.Template.Language == "" {
 		v.add("outside_window.template.language", "required when outside_window.policy is template")
+	}
+}
+
+func (v *validator) checkThreading() {
+	t := v.c.Threading
+	if t.CoalesceMax > 100 {
+		v.add("threading.coalesce_max", "must be at most 100 (one comment stays within the helpdesk's size limits)")
+	}
+	if t.TimeZone != "" {
+		if _, err := time.LoadLocation(t.TimeZone); err != nil {
+			v.add("threading.time_zone", "unknown time zone %q (use an IANA name such as Europe/Madrid)", t.TimeZone)
+		}
+	}
+	for i, k := range v.c.OptOut.Keywords {
+		if strings.TrimSpace(k) == "" {
+			v.add(indexPath("opt_out.keywords", i), "must not be blank")
+		}
 	}
 }
 

@@ -148,8 +148,14 @@ func TestValidate(t *testing.T) {
 		// threading, outside_window, mapping
 		{"threading window", func(c *Config) { c.Threading.Window = 0 },
 			[]string{"threading.window: must be a positive duration, such as 30s"}},
+		{"threading coalesce_max", func(c *Config) { c.Threading.CoalesceMax = 101 },
+			[]string{"threading.coalesce_max: must be at most 100 (one comment stays within the helpdesk's size limits)"}},
+		{"threading time_zone", func(c *Config) { c.Threading.TimeZone = "Mars/Olympus" },
+			[]string{`threading.time_zone: unknown time zone "Mars/Olympus" (use an IANA name such as Europe/Madrid)`}},
+		{"opt_out blank keyword", func(c *Config) { c.OptOut.Keywords = []string{"STOP", " "} },
+			[]string{"opt_out.keywords[1]: must not be blank"}},
 		{"outside_window policy", func(c *Config) { c.OutsideWindow.Policy = "sometimes" },
-			[]string{"outside_window.policy: must be one of template, note_only"}},
+			[]string{"outside_window.policy: must be one of template, note, note_only"}},
 		{"outside_window template missing", func(c *Config) { c.OutsideWindow.Policy = "template" }, []string{
 			"outside_window.template.name: required when outside_window.policy is template",
 			"outside_window.template.language: required when outside_window.policy is template",

@@ -25,13 +25,16 @@ const (
 // between the vendor's answer and the commit is detected on retry and
 // resolved by reading back instead of writing twice.
 type Effect struct {
-	Source    string
-	Key       string
-	Target    string
-	State     string
-	ResultID  string // the vendor's id of what was written (comment id, wamid)
-	Ref       string // where it was written (ticket id, conversation)
-	Attempts  int    // how many times BeginEffect was called
+	Source   string
+	Key      string
+	Target   string
+	State    string
+	ResultID string // the vendor's id of what was written (comment id, wamid)
+	Ref      string // where it was written (ticket id, conversation)
+	Attempts int    // how many times BeginEffect was called
+	// Batch names the one write several effects were made by (coalesced
+	// messages), "" for a write of its own.
+	Batch     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -102,14 +105,79 @@ func (s *Store) Effect(ctx context.Context, source, key, target string) (*Effect
 	return e, nil
 }
 
-const effectColumns = `source, key, target, state, result_id, ref, attempts, created_at_ms, updated_at_ms`
+const effectColumns = `source, key, target, state, result_id, ref, attempts, batch, created_at_ms, updated_at_ms`
 
 func scanEffect(r row) (*Effect, error) {
 	var e Effect
 	var created, updated int64
-	if err := r.Scan(&e.Source, &e.Key, &e.Target, &e.State, &e.ResultID, &e.Ref, &e.Attempts, &created, &updated); err != nil {
+	if err := r.Scan(&e.Source, &e.Key, &e.Target, &e.State, &e.ResultID, &e.Ref, &e.Attempts, &e.Batch, &created, &updated); err != nil {
 		return nil, err
 	}
 	e.CreatedAt, e.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 	return &e, nil
+}
+
+// BeginBatch records that one write is about to be made for several keys
+// (coalesced messages): each gets a pending effect named batch, with ref
+// saying where the write goes ("" when it creates the place, such as a
+// ticket). A key already pending joins the new batch; a key already done
+// is left alone. It returns the effects as stored, in keys order.
+func (s *Store) BeginBatch(ctx context.Context, source, target, batch, ref string, keys []string) ([]Effect, error) {
+	out := make([]Effect, 0, len(keys))
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		out = out[:0]
+		now := ms(s.now())
+		for _, key := range keys {
+			if _, err := tx.q.exec(ctx, `INSERT INTO effects (source, key, target, state, ref, batch, created_at_ms, updated_at_ms)
+	VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (source, key, target) DO UPDATE SET
+	attempts = effects.attempts + 1, batch = excluded.batch, ref = excluded.ref, updated_at_ms = excluded.updated_at_ms
+	WHERE effects.state = 'pending'`, source, key, target, ref, batch, now, now); err != nil {
+				return err
+			}
+			e, err := scanEffect(tx.q.queryRow(ctx, `SELECT `+effectColumns+` FROM effects
+	WHERE source = ? AND key = ? AND target = ?`, source, key, target))
+			if err != nil {
+				return err
+			}
+			out = append(out, *e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: begin batch %s → %s: %w", batch, target, err)
+	}
+	return out, nil
+}
+
+// CompleteBatch marks every pending effect of a batch done with the
+// vendor's answer and returns their keys.
+func (s *Store) CompleteBatch(ctx context.Context, source, target, batch, resultID, ref string) ([]string, error) {
+	var keys []string
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		keys = keys[:0]
+		rs, err := tx.q.query(ctx, `SELECT key FROM effects WHERE source = ? AND target = ? AND batch = ? AND state = 'pending'`,
+			source, target, batch)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var k string
+			if err := rs.Scan(&k); err != nil {
+				rs.Close()
+				return err
+			}
+			keys = append(keys, k)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		_, err = tx.q.exec(ctx, `UPDATE effects SET state = 'done', result_id = ?, ref = ?, updated_at_ms = ?
+	WHERE source = ? AND target = ? AND batch = ? AND state = 'pending'`, resultID, ref, ms(s.now()), source, target, batch)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: complete batch %s → %s: %w", batch, target, err)
+	}
+	return keys, nil
 }

@@ -167,6 +167,122 @@ CREATE TABLE effects (
 	PRIMARY KEY (source, key, target)
 );`,
 	},
+	{
+		version: 4,
+		name:    "engine: identities, chats, their tickets, sent messages, effect batches",
+		sqlite: `
+CREATE TABLE identities (
+	helpdesk      TEXT   NOT NULL,
+	alias         TEXT   NOT NULL,
+	contact_id    TEXT   NOT NULL,
+	created_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (helpdesk, alias)
+);
+CREATE INDEX identities_contact ON identities (helpdesk, contact_id);
+CREATE TABLE chats (
+	id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+	phone_number_id     TEXT   NOT NULL,
+	contact_key         TEXT   NOT NULL,
+	helpdesk            TEXT   NOT NULL,
+	contact_id          TEXT   NOT NULL DEFAULT '',
+	wa_id               TEXT   NOT NULL DEFAULT '',
+	user_id             TEXT   NOT NULL DEFAULT '',
+	name                TEXT   NOT NULL DEFAULT '',
+	ticket_id           TEXT   NOT NULL DEFAULT '',
+	ticket_status       TEXT   NOT NULL DEFAULT '',
+	ticket_checked_at_ms INTEGER NOT NULL DEFAULT 0,
+	last_activity_ms    INTEGER NOT NULL DEFAULT 0,
+	last_customer_ms    INTEGER NOT NULL DEFAULT 0,
+	opted_out_at_ms     INTEGER NOT NULL DEFAULT 0,
+	opt_out_reason      TEXT   NOT NULL DEFAULT '',
+	created_at_ms       INTEGER NOT NULL,
+	updated_at_ms       INTEGER NOT NULL,
+	UNIQUE (phone_number_id, contact_key)
+);
+CREATE INDEX chats_contact ON chats (phone_number_id, helpdesk, contact_id);
+CREATE TABLE chat_tickets (
+	helpdesk      TEXT   NOT NULL,
+	ticket_id     TEXT   NOT NULL,
+	chat_id       INTEGER NOT NULL,
+	created_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (helpdesk, ticket_id)
+);
+CREATE TABLE sent_messages (
+	wamid         TEXT   PRIMARY KEY,
+	callback      TEXT   NOT NULL DEFAULT '',
+	chat_id       INTEGER NOT NULL DEFAULT 0,
+	helpdesk      TEXT   NOT NULL DEFAULT '',
+	ticket_id     TEXT   NOT NULL DEFAULT '',
+	comment_id    TEXT   NOT NULL DEFAULT '',
+	status        TEXT   NOT NULL DEFAULT '',
+	status_rank   INTEGER NOT NULL DEFAULT 0,
+	status_at_ms  INTEGER NOT NULL DEFAULT 0,
+	error_code    TEXT   NOT NULL DEFAULT '',
+	error_title   TEXT   NOT NULL DEFAULT '',
+	created_at_ms INTEGER NOT NULL,
+	updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX sent_messages_callback ON sent_messages (callback);
+CREATE INDEX sent_messages_chat ON sent_messages (chat_id, created_at_ms);
+ALTER TABLE effects ADD COLUMN batch TEXT NOT NULL DEFAULT '';
+CREATE INDEX effects_batch ON effects (source, target, batch);`,
+		postgres: `
+CREATE TABLE identities (
+	helpdesk      TEXT   NOT NULL,
+	alias         TEXT   NOT NULL,
+	contact_id    TEXT   NOT NULL,
+	created_at_ms BIGINT NOT NULL,
+	PRIMARY KEY (helpdesk, alias)
+);
+CREATE INDEX identities_contact ON identities (helpdesk, contact_id);
+CREATE TABLE chats (
+	id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	phone_number_id     TEXT   NOT NULL,
+	contact_key         TEXT   NOT NULL,
+	helpdesk            TEXT   NOT NULL,
+	contact_id          TEXT   NOT NULL DEFAULT '',
+	wa_id               TEXT   NOT NULL DEFAULT '',
+	user_id             TEXT   NOT NULL DEFAULT '',
+	name                TEXT   NOT NULL DEFAULT '',
+	ticket_id           TEXT   NOT NULL DEFAULT '',
+	ticket_status       TEXT   NOT NULL DEFAULT '',
+	ticket_checked_at_ms BIGINT NOT NULL DEFAULT 0,
+	last_activity_ms    BIGINT NOT NULL DEFAULT 0,
+	last_customer_ms    BIGINT NOT NULL DEFAULT 0,
+	opted_out_at_ms     BIGINT NOT NULL DEFAULT 0,
+	opt_out_reason      TEXT   NOT NULL DEFAULT '',
+	created_at_ms       BIGINT NOT NULL,
+	updated_at_ms       BIGINT NOT NULL,
+	UNIQUE (phone_number_id, contact_key)
+);
+CREATE INDEX chats_contact ON chats (phone_number_id, helpdesk, contact_id);
+CREATE TABLE chat_tickets (
+	helpdesk      TEXT   NOT NULL,
+	ticket_id     TEXT   NOT NULL,
+	chat_id       BIGINT NOT NULL,
+	created_at_ms BIGINT NOT NULL,
+	PRIMARY KEY (helpdesk, ticket_id)
+);
+CREATE TABLE sent_messages (
+	wamid         TEXT   PRIMARY KEY,
+	callback      TEXT   NOT NULL DEFAULT '',
+	chat_id       BIGINT NOT NULL DEFAULT 0,
+	helpdesk      TEXT   NOT NULL DEFAULT '',
+	ticket_id     TEXT   NOT NULL DEFAULT '',
+	comment_id    TEXT   NOT NULL DEFAULT '',
+	status        TEXT   NOT NULL DEFAULT '',
+	status_rank   INTEGER NOT NULL DEFAULT 0,
+	status_at_ms  BIGINT NOT NULL DEFAULT 0,
+	error_code    TEXT   NOT NULL DEFAULT '',
+	error_title   TEXT   NOT NULL DEFAULT '',
+	created_at_ms BIGINT NOT NULL,
+	updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX sent_messages_callback ON sent_messages (callback);
+CREATE INDEX sent_messages_chat ON sent_messages (chat_id, created_at_ms);
+ALTER TABLE effects ADD COLUMN batch TEXT NOT NULL DEFAULT '';
+CREATE INDEX effects_batch ON effects (source, target, batch);`,
+	},
 }
 
 // SchemaVersion is the schema version this build expects.
