@@ -238,3 +238,10 @@ type WriteFinder interface {
 	// false when no write with that key exists on the ticket.
 	FindWrite(ctx context.Context, ticket TicketRef, key string) (ref CommentRef, found bool, err error)
 }
+
+// AttachmentLimiter reports the largest attachment a helpdesk accepts, so
+// the engine can say so in a comment instead of downloading a file it
+// cannot attach.
+type AttachmentLimiter interface {
+	MaxAttachmentBytes() int64
+}

@@ -29,6 +29,26 @@ type Metrics struct {
 	// LeaseConflicts counts jobs that found their conversation leased by
 	// another worker and were snoozed.
 	LeaseConflicts prometheus.Counter
+	// ContactMatch counts contact resolutions by result
+	// (exact|alias|created|ambiguous).
+	ContactMatch *prometheus.CounterVec
+	// SyncLag observes the time from a message's origin to the other side's
+	// acknowledgement, by direction: inbound (WhatsApp timestamp → helpdesk
+	// ack) and outbound (agent comment → WhatsApp accept).
+	SyncLag *prometheus.HistogramVec
+	// HelpdeskWrites counts helpdesk writes made for inbound messages, by
+	// op (create_ticket|append|note).
+	HelpdeskWrites *prometheus.CounterVec
+	// Coalesced counts customer messages written as part of a coalesced
+	// comment (a comment carrying several messages).
+	Coalesced prometheus.Counter
+	// WindowClosed counts agent replies that found the 24-hour window
+	// closed, by action (template|note).
+	WindowClosed *prometheus.CounterVec
+	// Notes counts internal notes written by the bridge, by reason.
+	Notes *prometheus.CounterVec
+	// Outbound counts agent replies by result (sent|template|not_sent).
+	Outbound *prometheus.CounterVec
 }
 
 // NewMetrics creates a registry with Go and process collectors,
@@ -66,6 +86,35 @@ func NewMetrics(version, commit string) *Metrics {
 			Name: "deskbridge_lease_conflicts_total",
 			Help: "Jobs snoozed because another worker held their conversation's lease.",
 		}),
+		ContactMatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_contact_match_total",
+			Help: "Contact resolutions by result (exact|alias|created|ambiguous).",
+		}, []string{"result"}),
+		SyncLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "deskbridge_sync_lag_seconds",
+			Help:    "Time from a message's origin to the other side's acknowledgement, by direction (inbound|outbound).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800},
+		}, []string{"direction"}),
+		HelpdeskWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_helpdesk_writes_total",
+			Help: "Helpdesk writes made by the engine, by op (create_ticket|append|note).",
+		}, []string{"op"}),
+		Coalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "deskbridge_coalesced_messages_total",
+			Help: "Customer messages written as part of a comment that carries several of them.",
+		}),
+		WindowClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_window_closed_total",
+			Help: "Agent replies that found the 24-hour customer-service window closed, by action (template|note).",
+		}, []string{"action"}),
+		Notes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_notes_total",
+			Help: "Internal notes written by the bridge, by reason.",
+		}, []string{"reason"}),
+		Outbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_outbound_replies_total",
+			Help: "Agent replies handled, by result (sent|template|not_sent).",
+		}, []string{"result"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "deskbridge_build_info",
@@ -77,6 +126,7 @@ func NewMetrics(version, commit string) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo, m.WebhookRequests, m.WebhookEvents, m.WebhookAckSeconds,
 		m.Jobs, m.EventsProcessed, m.DeadLetters, m.LeaseConflicts,
+		m.ContactMatch, m.SyncLag, m.HelpdeskWrites, m.Coalesced, m.WindowClosed, m.Notes, m.Outbound,
 	)
 	return m
 }

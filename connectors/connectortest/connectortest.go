@@ -2,8 +2,10 @@
 // implementation passes against its vendor's fake (sandbox/<vendor>):
 // contact lookup is idempotent under concurrency, customer messages append
 // in order and in public, notes stay internal, closed tickets get
-// follow-ups, attachments round-trip byte for byte, and rate limits and
-// rejected credentials come back with the right error kinds.
+// follow-ups, attachments round-trip byte for byte, rate limits and
+// rejected credentials come back with the right error kinds, and (for a
+// connectors.WriteFinder) writes made with an IdempotencyKey are found by
+// that key.
 //
 // A vendor package runs it from a test:
 //
@@ -21,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +41,11 @@ type Features struct {
 	// TicketUpdateLimit: the connector enforces a per-ticket update limit
 	// of this many writes (0: none), surfaced as RateLimited with a wait.
 	TicketUpdateLimit int
+	// WriteFinder: the Helpdesk must implement connectors.WriteFinder.
+	// Whether set or not, the read-back case runs whenever the Helpdesk
+	// implements it; set, a Helpdesk that does not fails instead of
+	// skipping.
+	WriteFinder bool
 }
 
 // Comment is a comment as the fake stores it.
@@ -93,6 +101,7 @@ func Run(t *testing.T, f Features, setup Setup) {
 		{"rate limit is RateLimited with a wait", testRateLimited, true},
 		{"rejected credentials are Auth", testAuth, true},
 		{"per-ticket update limit is RateLimited before sending", func(t *testing.T, s Subject) { testUpdateLimit(t, s, f.TicketUpdateLimit) }, f.TicketUpdateLimit > 0},
+		{"keyed writes are found by FindWrite", func(t *testing.T, s Subject) { testFindWrite(t, s, f.WriteFinder) }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,5 +422,79 @@ func testUpdateLimit(t *testing.T, s Subject, limit int) {
 	}
 	if len(cs) != limit+1 {
 		t.Errorf("ticket has %d comments, want %d (the refused one not sent)", len(cs), limit+1)
+	}
+}
+
+// testFindWrite checks the read-back of keyed writes: a message and a note
+// written with an IdempotencyKey are found by it, as the comments they
+// wrote; a key never written is not found, and neither the unkeyed write
+// nor the ticket's other comments are mistaken for it.
+func testFindWrite(t *testing.T, s Subject, required bool) {
+	wf, ok := s.Helpdesk.(connectors.WriteFinder)
+	switch {
+	case !ok && required:
+		t.Fatalf("%T does not implement connectors.WriteFinder", s.Helpdesk)
+	case !ok:
+		t.Skip("the Helpdesk does not implement connectors.WriteFinder")
+	}
+	ctx := ctxT(t)
+	c := mustContact(t, s)
+	tk := mustTicket(t, s, c, "first")
+	msg, err := s.Helpdesk.AppendMessage(ctx, &connectors.AppendParams{Ticket: tk, Author: c, Body: "keyed message",
+		IdempotencyKey: "wamid.keyed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := s.Helpdesk.AddNote(ctx, &connectors.NoteParams{Ticket: tk, Body: "keyed note", IdempotencyKey: "note:wamid.keyed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Helpdesk.AppendMessage(ctx, &connectors.AppendParams{Ticket: tk, Author: c, Body: "unkeyed"}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Backdoor.Comments(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 4 {
+		t.Fatalf("ticket has %d comments, want 4", len(cs))
+	}
+	tests := []struct {
+		name      string
+		key       string
+		written   connectors.CommentRef // as the write returned it; zero when not found
+		body      string                // the comment's body at the fake
+		wantFound bool
+	}{
+		{"message", "wamid.keyed", msg, "keyed message", true},
+		{"note", "note:wamid.keyed", note, "keyed note", true},
+		{"never written", "wamid.never", connectors.CommentRef{}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, found, err := wf.FindWrite(ctx, tk, tc.key)
+			if err != nil {
+				t.Fatalf("FindWrite(%s): %v", tc.key, err)
+			}
+			if found != tc.wantFound {
+				t.Fatalf("FindWrite(%s) found = %v, want %v", tc.key, found, tc.wantFound)
+			}
+			if !found {
+				if ref != (connectors.CommentRef{}) {
+					t.Errorf("not found, but ref = %+v", ref)
+				}
+				return
+			}
+			if ref.Ticket != tk || ref.ID == "" {
+				t.Errorf("ref = %+v, want a comment of ticket %+v", ref, tk)
+			}
+			if tc.written.ID != "" && ref != tc.written {
+				t.Errorf("ref = %+v, want %+v as the write returned it", ref, tc.written)
+			}
+			i := slices.IndexFunc(cs, func(cm Comment) bool { return cm.ID == ref.ID })
+			if i < 0 || cs[i].Body != tc.body {
+				t.Errorf("ref %s is not the comment %q at the vendor", ref.ID, tc.body)
+			}
+		})
 	}
 }

@@ -18,8 +18,8 @@ import (
 )
 
 // Client is a Zendesk Support account: the connectors.Helpdesk of one
-// helpdesk, plus connectors.CommentFetcher and connectors.WebhookInstaller.
-// It is safe for concurrent use.
+// helpdesk, plus connectors.CommentFetcher, connectors.WebhookInstaller and
+// connectors.WriteFinder. It is safe for concurrent use.
 //
 // Every failure is a *connectors.Error whose Kind comes from the HTTP
 // status (see Classify) and whose Code is Zendesk's error name

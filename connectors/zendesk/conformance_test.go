@@ -2,13 +2,11 @@ package zendesk_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 
 	"github.com/deskbridge/deskbridge/connectors"
 	"github.com/deskbridge/deskbridge/connectors/connectortest"
-	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 )
 
@@ -50,21 +48,9 @@ func (b backdoor) ExhaustRateLimit(context.Context) error { b.fake.ExhaustRateLi
 // TestConformance runs the helpdesk conformance suite against the fake.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	connectortest.Run(t, connectortest.Features{FollowUps: true, Reopen: true, TicketUpdateLimit: 30},
+	connectortest.Run(t, connectortest.Features{FollowUps: true, Reopen: true, TicketUpdateLimit: 30, WriteFinder: true},
 		func(t *testing.T) connectortest.Subject {
-			fake := sbzendesk.New(sbzendesk.Options{Email: "bridge@acme.test", APIToken: "zd-token"})
-			t.Cleanup(fake.Close)
-			srv := httptest.NewServer(fake)
-			t.Cleanup(srv.Close)
-			fake.SetBaseURL(srv.URL)
-			c, err := zendesk.New(zendesk.Config{
-				Name: "support", BaseURL: srv.URL, Email: "bridge@acme.test",
-				APIToken:          func(context.Context) (string, error) { return "zd-token", nil },
-				RequestsPerMinute: 6000,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return connectortest.Subject{Helpdesk: c, Backdoor: backdoor{fake}}
+			fb := startFake(t)
+			return connectortest.Subject{Helpdesk: fb.client, Backdoor: backdoor{fb.fake}}
 		})
 }

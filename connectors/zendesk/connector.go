@@ -170,6 +170,7 @@ var (
 	_ connectors.Helpdesk         = (*Client)(nil)
 	_ connectors.CommentFetcher   = (*Client)(nil)
 	_ connectors.WebhookInstaller = (*Client)(nil)
+	_ connectors.WriteFinder      = (*Client)(nil)
 )
 
 // New validates cfg and builds a client.

@@ -30,6 +30,7 @@ var contractPaths = []string{
 	"/api/v2/users/show_many", "/api/v2/users/search", "/api/v2/users/create_or_update",
 	"/api/v2/users/me", "/api/v2/users/{user_id}",
 	"/api/v2/tickets", "/api/v2/tickets/{ticket_id}", "/api/v2/tickets/{ticket_id}/comments",
+	"/api/v2/tickets/{ticket_id}/audits",
 	"/api/v2/uploads", "/api/v2/triggers", "/api/v2/triggers/{trigger_id}",
 }
 
@@ -169,9 +170,11 @@ func TestContract(t *testing.T) {
 			})
 			allOperations(t, b)
 			// The rest of the request shapes: rename and alias updates, a
-			// full ticket, a reopening message, a trigger update.
+			// full ticket, a reopening message with its key, the read-back
+			// of that key, a trigger update.
 			b.on("PUT", "/api/v2/users/7", ok(`{"user":{"id":7}}`))
 			b.on("PUT", "/api/v2/triggers/3.json", ok(`{"trigger":{"id":3}}`))
+			b.on("GET", "/api/v2/tickets/42/audits.json", ok(`{"audits":[],"meta":{"has_more":false},"links":{}}`))
 			ctx := t.Context()
 			u := &wireUser{ID: "7", Name: "Ana"}
 			if _, err := b.client.fixUser(ctx, b.client.log, u, "Ana G.", extID); err != nil {
@@ -183,7 +186,10 @@ func TestContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := b.client.AppendMessage(ctx, &connectors.AppendParams{Ticket: connectors.TicketRef{ID: "42"}, Author: ana,
-				Body: "b", Reopen: true}); err != nil {
+				Body: "b", Reopen: true, IdempotencyKey: "wamid.2"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := b.client.FindWrite(ctx, connectors.TicketRef{ID: "42"}, "wamid.2"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := b.client.call(ctx, "update_trigger", &connectors.Request{Method: http.MethodPut, Path: "/api/v2/triggers/3.json"},

@@ -29,7 +29,8 @@ var (
 // IdempotencyKey is sent as the Idempotency-Key header, which the Ticketing
 // API honours on ticket creation (a retry with the same key returns the
 // first ticket instead of creating another); the request may then be
-// retried quickly after a timeout. The comment id comes from the answer's
+// retried quickly after a timeout. It is also written to the audit's custom
+// metadata, as in AppendMessage. The comment id comes from the answer's
 // audit when present; it is "" otherwise (no extra request is made).
 func (c *Client) CreateTicket(ctx context.Context, p *connectors.CreateTicketParams) (*connectors.TicketResult, error) {
 	const op = "create_ticket"
@@ -87,6 +88,7 @@ func (c *Client) ticketWrite(op string, p *connectors.CreateTicketParams) (ticke
 	t.SubmitterID = t.RequesterID
 	t.Subject, t.Tags, t.Priority, t.Type = p.Subject, p.Tags, p.Priority, p.Type
 	t.Comment = &commentWrite{Body: body, Public: true, AuthorID: t.RequesterID}
+	t.Metadata = keyMetadata(p.IdempotencyKey)
 	if t.BrandID, err = optionalID(op, "brand id", p.BrandID, c.cfg.BrandID); err != nil {
 		return t, err
 	}
@@ -137,6 +139,11 @@ func commentBody(op, body string, files []connectors.Attachment) (string, error)
 // Code connectors.CodeTicketClosed. An update that would exceed the Update
 // Ticket limit (30 per ticket per 10 minutes) is refused without a request:
 // RateLimited, Code CodeTicketUpdateLimit, Wait until a slot frees.
+//
+// Zendesk has no idempotency key for updates: a non-empty IdempotencyKey is
+// written to the custom metadata of the update's audit
+// ({"metadata":{"deskbridge_key": key}}), so that FindWrite can tell
+// whether an update whose answer was lost was applied.
 func (c *Client) AppendMessage(ctx context.Context, p *connectors.AppendParams) (connectors.CommentRef, error) {
 	const op = "append_message"
 	if p == nil {
@@ -158,8 +165,8 @@ func (c *Client) AppendMessage(ctx context.Context, p *connectors.AppendParams) 
 }
 
 // AddNote adds an internal note (public false) authored by the API
-// identity (no author_id). Closed tickets and the Update Ticket limit are
-// handled as in AppendMessage.
+// identity (no author_id). Closed tickets, the Update Ticket limit and
+// IdempotencyKey are handled as in AppendMessage.
 func (c *Client) AddNote(ctx context.Context, p *connectors.NoteParams) (connectors.CommentRef, error) {
 	const op = "add_note"
 	if p == nil {
@@ -193,6 +200,7 @@ func (c *Client) updateTicket(ctx context.Context, op, ticketID string, t ticket
 			Message: fmt.Sprintf("ticket %s had %d updates in the last %s (Zendesk's Update Ticket limit)",
 				ticketID, ticketUpdateLimit, ticketUpdateWindow)}
 	}
+	t.Metadata = keyMetadata(key)
 	var err error
 	if t.Comment.Uploads, err = c.uploadAll(ctx, key, files); err != nil {
 		release()

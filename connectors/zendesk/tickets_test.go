@@ -70,7 +70,8 @@ func TestCreateTicket(t *testing.T) {
 	jsonEqual(t, tk.Body, []byte(`{"ticket":{"requester_id":7,"submitter_id":7,"subject":"WhatsApp: Ana",
 		"comment":{"body":"hello","public":true,"author_id":7,"uploads":["tok1","tok2"]},
 		"tags":["whatsapp","deskbridge"],"custom_fields":[{"id":25,"value":true},{"id":360001,"value":"+34600111222"}],
-		"priority":"high","type":"question","brand_id":1,"group_id":20,"ticket_form_id":3,"via_followup_source_id":99}}`))
+		"priority":"high","type":"question","brand_id":1,"group_id":20,"ticket_form_id":3,"via_followup_source_id":99,
+		"metadata":{"deskbridge_key":"wamid.HBgL"}}}`))
 }
 
 func TestCreateTicketMinimal(t *testing.T) {
@@ -197,6 +198,8 @@ func TestAppendMessage(t *testing.T) {
 			body: `{"ticket":{"comment":{"body":"more","public":true,"author_id":7}}}`, id: "777", resp: audit},
 		{name: "reopen", p: connectors.AppendParams{Ticket: ticket4, Author: ana, Body: "again", Reopen: true},
 			body: `{"ticket":{"comment":{"body":"again","public":true,"author_id":7},"status":"open"}}`, id: "777", resp: audit},
+		{name: "key in the audit metadata", p: connectors.AppendParams{Ticket: ticket4, Author: ana, Body: "k", IdempotencyKey: "wamid.HBgL"},
+			body: `{"ticket":{"comment":{"body":"k","public":true,"author_id":7},"metadata":{"deskbridge_key":"wamid.HBgL"}}}`, id: "777", resp: audit},
 		{name: "no audit in the answer", p: connectors.AppendParams{Ticket: ticket4, Author: ana, Body: "x"},
 			body: `{"ticket":{"comment":{"body":"x","public":true,"author_id":7}}}`, id: "", resp: payload(t, "go-zendesk__PUT_ticket.json")},
 	}
@@ -233,14 +236,28 @@ func TestAppendMessageWithFiles(t *testing.T) {
 
 func TestAddNote(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
-	b.on("PUT", "/api/v2/tickets/4.json", ok(`{"ticket":{"id":4},"audit":{"events":[{"id":88,"type":"Comment"}]}}`))
-	ref, err := b.client.AddNote(t.Context(), &connectors.NoteParams{Ticket: ticket4, Body: "WhatsApp: not delivered (131026)"})
-	if err != nil || ref.ID != "88" {
-		t.Fatalf("AddNote = %+v, %v", ref, err)
+	tests := []struct {
+		name string
+		p    connectors.NoteParams
+		body string
+	}{
+		{"internal, by the API identity", connectors.NoteParams{Ticket: ticket4, Body: "WhatsApp: not delivered (131026)"},
+			`{"ticket":{"comment":{"body":"WhatsApp: not delivered (131026)","public":false}}}`},
+		{"key in the audit metadata", connectors.NoteParams{Ticket: ticket4, Body: "n", IdempotencyKey: "note:wamid.1"},
+			`{"ticket":{"comment":{"body":"n","public":false},"metadata":{"deskbridge_key":"note:wamid.1"}}}`},
 	}
-	checkRequests(t, b, basicAuth, want{method: "PUT", path: "/api/v2/tickets/4.json",
-		body: `{"ticket":{"comment":{"body":"WhatsApp: not delivered (131026)","public":false}}}`})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			b.on("PUT", "/api/v2/tickets/4.json", ok(`{"ticket":{"id":4},"audit":{"events":[{"id":88,"type":"Comment"}]}}`))
+			ref, err := b.client.AddNote(t.Context(), &tc.p)
+			if err != nil || ref.ID != "88" {
+				t.Fatalf("AddNote = %+v, %v", ref, err)
+			}
+			checkRequests(t, b, basicAuth, want{method: "PUT", path: "/api/v2/tickets/4.json", body: tc.body})
+		})
+	}
 }
 
 const closedBody = `{"error":"RecordInvalid","description":"Record validation errors",

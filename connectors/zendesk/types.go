@@ -158,6 +158,16 @@ type ticketWrite struct {
 	GroupID             int64              `json:"group_id,omitempty"`
 	TicketFormID        int64              `json:"ticket_form_id,omitempty"`
 	ViaFollowupSourceID int64              `json:"via_followup_source_id,omitempty"`
+	Metadata            *writeMetadata     `json:"metadata,omitempty"`
+}
+
+// writeMetadata is the write-only metadata of a ticket create or update.
+// Zendesk stores the object as sent in the resulting audit's
+// metadata.custom (TicketUpdateInput.metadata, "Setting Metadata"; at most
+// 1 KB).
+type writeMetadata struct {
+	// Key is the write's IdempotencyKey, read back by FindWrite.
+	Key string `json:"deskbridge_key"`
 }
 
 // ticketRequest is TicketCreateRequest / TicketUpdateRequest.
@@ -180,10 +190,25 @@ type wireAuditEvent struct {
 	Type string `json:"type"`
 }
 
-// wireAudit is the audit of a ticket create or update.
+// wireAudit is a ticket audit (TicketAuditObject): the audit of a ticket
+// create or update, or one listed.
 type wireAudit struct {
-	ID     flexID           `json:"id"`
-	Events []wireAuditEvent `json:"events"`
+	ID       flexID           `json:"id"`
+	Events   []wireAuditEvent `json:"events"`
+	Metadata struct {
+		// Custom is kept raw: it holds whatever any integration wrote, so
+		// a shape other than ours must not fail the whole page.
+		Custom json.RawMessage `json:"custom"`
+	} `json:"metadata"`
+}
+
+// auditsResponse is a page of ListAuditsForTicket (cursor or offset
+// paging).
+type auditsResponse struct {
+	Audits   []wireAudit `json:"audits"`
+	Meta     cursorMeta  `json:"meta"`
+	Links    cursorLinks `json:"links"`
+	NextPage *string     `json:"next_page"`
 }
 
 // ticketResponse is TicketResponse / TicketUpdateResponse.

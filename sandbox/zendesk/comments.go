@@ -101,7 +101,6 @@ func (s *Server) updateTicketLocked(t *ticket, in ticketInput, wr writer, now ti
 	prev := snapshotOf(t)
 	s.applyFieldsLocked(t, in, now)
 	auditID := s.nextIDLocked()
-	var events []any
 	var cm *comment
 	if in.Comment != nil {
 		author := wr.userID
@@ -117,16 +116,15 @@ func (s *Server) updateTicketLocked(t *ticket, in ticketInput, wr writer, now ti
 		}
 		cm = s.addCommentLocked(t, author, deref(in.Comment.Body), deref(in.Comment.HTMLBody), public,
 			s.consumeUploadsLocked(in.Comment.Uploads, now), wr, auditID, now)
-		events = append(events, commentEvent(wr.base, cm))
 		// A requester's public reply reopens a pending or solved ticket.
 		if u := s.users[author]; in.Status == nil && public && author == t.RequesterID && u != nil &&
 			u.Role == roleEndUser && (t.Status == "pending" || t.Status == "solved") {
 			s.setStatusLocked(t, "open", now)
 		}
 	}
-	events = append(events, s.changeEventsLocked(prev, t)...)
+	a := s.recordAuditLocked(t, auditID, wr, in.Metadata, cm, s.changeEventsLocked(prev, t), now)
 	s.fireTriggersLocked(&updateEvent{t: t, comment: cm, wr: wr, prev: prev})
-	return auditJSON(t, auditID, wr, events, now), nil
+	return a.json(wr.base, t.ID), nil
 }
 
 // snapshot is the state of the fields triggers and audits compare.

@@ -204,13 +204,15 @@ func (s *Server) AgentReply(ctx context.Context, p ReplyParams) (int64, error) {
 	}
 	prev := snapshotOf(t)
 	wr := s.uiWrite(agent)
-	cm := s.addCommentLocked(t, agent, p.Body, p.HTMLBody, p.Public == nil || *p.Public, atts, wr, s.nextIDLocked(), now)
+	auditID := s.nextIDLocked()
+	cm := s.addCommentLocked(t, agent, p.Body, p.HTMLBody, p.Public == nil || *p.Public, atts, wr, auditID, now)
 	switch {
 	case p.Status != "":
 		s.setStatusLocked(t, p.Status, now)
 	case t.Status == "new":
 		s.setStatusLocked(t, "open", now)
 	}
+	s.recordAuditLocked(t, auditID, wr, nil, cm, s.changeEventsLocked(prev, t), now)
 	s.fireTriggersLocked(&updateEvent{t: t, comment: cm, wr: wr, prev: prev})
 	return cm.ID, nil
 }
@@ -248,7 +250,9 @@ func (s *Server) SetTicketStatus(ctx context.Context, ticketID int64, status str
 	now := s.clock.Now()
 	s.setStatusLocked(t, status, now)
 	t.UpdatedAt = now
-	s.fireTriggersLocked(&updateEvent{t: t, wr: s.uiWrite(defaultAgentID), prev: prev})
+	wr := s.uiWrite(defaultAgentID)
+	s.recordAuditLocked(t, s.nextIDLocked(), wr, nil, nil, s.changeEventsLocked(prev, t), now)
+	s.fireTriggersLocked(&updateEvent{t: t, wr: wr, prev: prev})
 	return nil
 }
 

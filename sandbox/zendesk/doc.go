@@ -30,6 +30,7 @@
 //	GET  /api/v2/tickets[?external_id=], /tickets/{id}
 //	PUT  /api/v2/tickets/{id}                                {"ticket","audit"}
 //	GET  /api/v2/tickets/{id}/comments                       cursor (page[size]) or offset pages
+//	GET  /api/v2/tickets/{id}/audits                         cursor (page[size]) or offset pages, oldest first
 //	POST /api/v2/uploads?filename=…[&token=…]                201; DELETE /uploads/{token} 204
 //	GET  /api/v2/attachments/{id}
 //	GET  /attachments/token/{token}/?name=…                  the file (credentials needed)
@@ -63,6 +64,16 @@
 // updates of one ticket by one user within 10 minutes answer 429 (JSON
 // TooManyRequests) with Retry-After; agent-UI writes made through the
 // control API are not counted.
+//
+// Audits: every write to a ticket stores an audit (id, author_id,
+// created_at, via, metadata {system, custom} and events: the Comment event
+// first, then Create or Change events), answered by ticket create and
+// update and listed by /tickets/{id}/audits. The write-only "metadata"
+// object of a ticket create or update is stored as is and answered as the
+// audit's metadata.custom, as Zendesk does ({"ticket":{"metadata":{"k":"v"}}}
+// gives "metadata":{"custom":{"k":"v"},…}). Agent replies and status
+// changes made through the control API store audits too (without custom
+// metadata); the automatic close of Options.AutoCloseAfter does not.
 //
 // Uploads: tokens live 60 minutes on the fake clock; files over 50 MB are
 // 413. Upload tokens in comment.uploads attach their files; unknown or

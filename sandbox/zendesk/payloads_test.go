@@ -110,6 +110,10 @@ func TestBodiesHaveTheRecordedShapes(t *testing.T) {
 		{"comments", "go-zendesk__GET_ticket_comments.json", get("/api/v2/tickets/" + itoa(tk) + "/comments?page[size]=1"), 2, nil},
 		{"comments (spec example)", "oas-examples/TicketCommentsResponseExample.json", get("/api/v2/tickets/" + itoa(tk) + "/comments"), 3,
 			[]string{"latitude", "longitude", "location"}},
+		// location is Zendesk's geolocation of the client's IP address.
+		{"audits", "go-zendesk__GET_ticket_audits.json", get("/api/v2/tickets/" + itoa(tk) + "/audits"), 4, []string{"location"}},
+		{"audits (spec example)", "oas-examples/TicketAuditsForTicketResponseExample.json", get("/api/v2/tickets/" + itoa(tk) + "/audits.json"), 4,
+			[]string{"location"}},
 		// height and width are only known for images Zendesk has processed.
 		{"upload", "oas-examples/AttachmentUploadResponseExample.json", upload.body, 3, []string{"height", "width"}},
 		{"identities", "oas-examples/UserIdentitiesResponseExample.json", get("/api/v2/users/" + itoa(ana) + "/identities"), 2, nil},

@@ -40,6 +40,7 @@ type ticket struct {
 	FollowupSourceID int64
 	FollowupIDs      []int64
 	Comments         []*comment
+	Audits           []*audit // oldest first
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	SolvedAt         time.Time
@@ -73,6 +74,9 @@ type ticketInput struct {
 	CustomFields        []customField   `json:"custom_fields"`
 	ExternalID          *string         `json:"external_id"`
 	ViaFollowupSourceID *int64          `json:"via_followup_source_id"`
+	// Metadata is the write-only custom metadata of the write's audit,
+	// answered as the audit's metadata.custom.
+	Metadata map[string]any `json:"metadata"`
 }
 
 // commentInput is the write-only "comment" object.
@@ -142,6 +146,8 @@ func (s *Server) routeTickets(c *call, m string, rest []string) bool {
 		s.handleTicketUpdate(c, rest[0])
 	case len(rest) == 2 && rest[1] == "comments" && m == http.MethodGet:
 		s.handleCommentList(c, rest[0])
+	case len(rest) == 2 && rest[1] == "audits" && m == http.MethodGet:
+		s.handleAuditList(c, rest[0])
 	default:
 		return false
 	}
@@ -395,16 +401,16 @@ func (s *Server) createTicketLocked(in ticketInput, wr writer, now time.Time) (*
 	auditID := s.nextIDLocked()
 	cm := s.addCommentLocked(t, author, deref(in.Comment.Body), deref(in.Comment.HTMLBody), public,
 		s.consumeUploadsLocked(in.Comment.Uploads, now), wr, auditID, now)
-	events := []any{commentEvent(wr.base, cm)}
+	var events []any
 	for _, f := range []struct{ name, value string }{{"subject", t.Subject}, {"status", t.Status},
 		{"priority", t.Priority}, {"type", t.Type}} {
 		if f.value != "" {
 			events = append(events, map[string]any{"id": s.nextIDLocked(), "type": "Create", "field_name": f.name, "value": f.value})
 		}
 	}
-	audit := auditJSON(t, auditID, wr, events, now)
+	a := s.recordAuditLocked(t, auditID, wr, in.Metadata, cm, events, now)
 	s.fireTriggersLocked(&updateEvent{t: t, create: true, comment: cm, wr: wr})
-	return t, audit, nil
+	return t, a.json(wr.base, t.ID), nil
 }
 
 // requesterLocked finds the requester object's user by email or creates an
@@ -480,14 +486,6 @@ func (s *Server) setStatusLocked(t *ticket, status string, now time.Time) {
 		t.SolvedAt = now
 	}
 	t.Status = status
-}
-
-// auditJSON renders an audit with its events.
-func auditJSON(t *ticket, id int64, wr writer, events []any, now time.Time) map[string]any {
-	return map[string]any{"id": id, "ticket_id": t.ID, "created_at": stamp(now), "author_id": wr.userID,
-		"metadata": map[string]any{"system": map[string]any{"client": wr.client, "ip_address": wr.ip}, "custom": map[string]any{}},
-		"via":      map[string]any{"channel": viaChannel(wr), "source": map[string]any{"from": map[string]any{}, "to": map[string]any{}, "rel": nil}},
-		"events":   events}
 }
 
 func viaChannel(wr writer) string {
