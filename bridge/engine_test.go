@@ -35,7 +35,7 @@ func TestEngineAppliesTemplateStatusUpdates(t *testing.T) {
 	cache := whatsapp.NewTemplateCache(l, whatsapp.NewMemoryTemplateStore(), 0, nil)
 	caches := bridge.NewTemplateCaches(nil)
 	caches.Add("102290129340398", cache)
-	eng := bridge.NewEngine(nil, caches)
+	eng := bridge.NewEngine(bridge.Options{Templates: caches})
 	if _, ok, err := cache.Get(ctx, "reengage", "en_US"); !ok || err != nil {
 		t.Fatalf("warm cache: %v %v", ok, err)
 	}
@@ -59,7 +59,7 @@ func TestEngineAppliesTemplateStatusUpdates(t *testing.T) {
 
 func TestEngineRejectsUnreadablePayload(t *testing.T) {
 	t.Parallel()
-	eng := bridge.NewEngine(nil, nil)
+	eng := bridge.NewEngine(bridge.Options{})
 	err := eng.Handle(context.Background(), &store.Event{ID: 9, Source: bridge.SourceWhatsApp, Payload: []byte(`{"object":"page"}`)})
 	var p interface{ Permanent() bool }
 	if !errors.As(err, &p) || !p.Permanent() {

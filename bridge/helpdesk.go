@@ -51,6 +51,13 @@ func NewHelpdeskInbox(in *Inbox, accounts []ZendeskAccount) *HelpdeskInbox {
 	return &HelpdeskInbox{in: in, accounts: accounts, now: time.Now, apiUser: map[string]string{}}
 }
 
+// WithClock makes the inbox check signature timestamps against now instead
+// of time.Now (for the sandbox's movable clock). It returns h.
+func (h *HelpdeskInbox) WithClock(now func() time.Time) *HelpdeskInbox {
+	h.now = now
+	return h
+}
+
 // AcceptHelpdesk implements server.HelpdeskAcceptor.
 func (h *HelpdeskInbox) AcceptHelpdesk(ctx context.Context, vendor string, header http.Header, body []byte) (int, string, string, error) {
 	if vendor != SourceZendesk {

@@ -130,8 +130,13 @@ func (s *Store) Chats(ctx context.Context, limit int) ([]*Chat, error) {
 // SaveChat inserts the chat (ID 0) or updates it, and links its current
 // ticket to it, in one transaction. It sets c.ID and the times.
 func (s *Store) SaveChat(ctx context.Context, c *Chat) error {
-	err := s.WithTx(ctx, func(tx *Tx) error { return tx.SaveChat(ctx, c) })
+	orig := *c
+	err := s.WithTx(ctx, func(tx *Tx) error {
+		*c = orig // a retried transaction starts from the caller's chat
+		return tx.SaveChat(ctx, c)
+	})
 	if err != nil {
+		*c = orig
 		return fmt.Errorf("store: save chat %s/%s: %w", c.PhoneNumberID, c.ContactKey, err)
 	}
 	return nil

@@ -155,7 +155,7 @@ func (s *Store) CompleteBatch(ctx context.Context, source, target, batch, result
 	var keys []string
 	err := s.WithTx(ctx, func(tx *Tx) error {
 		keys = keys[:0]
-		rs, err := tx.q.query(ctx, `SELECT key FROM effects WHERE source = ? AND target = ? AND batch = ? AND state = 'pending'`,
+		rs, err := tx.q.query(ctx, `SELECT key FROM effects WHERE source = ? AND target = ? AND batch = ? AND state = 'pending' ORDER BY key`,
 			source, target, batch)
 		if err != nil {
 			return err

@@ -63,7 +63,7 @@ func (s *Store) RecordSent(ctx context.Context, m SentMessage) error {
 	now := ms(s.now())
 	_, err := s.q.exec(ctx, `INSERT INTO sent_messages (wamid, callback, chat_id, helpdesk, ticket_id, comment_id,
 	created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (wamid) DO UPDATE SET callback = excluded.callback, chat_id = excluded.chat_id,
+	ON CONFLICT (wamid) DO UPDATE SET callback = CASE WHEN excluded.callback = '' THEN sent_messages.callback ELSE excluded.callback END, chat_id = excluded.chat_id,
 	helpdesk = excluded.helpdesk, ticket_id = excluded.ticket_id, comment_id = excluded.comment_id,
 	updated_at_ms = excluded.updated_at_ms`,
 		m.WAMID, m.Callback, m.ChatID, m.Helpdesk, m.TicketID, m.CommentID, now, now)
@@ -102,6 +102,9 @@ func (s *Store) SentMessage(ctx context.Context, wamid string) (*SentMessage, er
 // SentByCallback returns the sent message whose callback data is callback
 // (the read-back of a send whose answer was lost), nil when none.
 func (s *Store) SentByCallback(ctx context.Context, callback string) (*SentMessage, error) {
+	if callback == "" {
+		return nil, nil
+	}
 	return s.oneSent(ctx, `callback = ? ORDER BY created_at_ms LIMIT 1`, callback)
 }
 

@@ -74,22 +74,12 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	}
 	defer st.Close()
 
-	// The Cloud API clients of the numbers that have an access token: their
-	// template caches follow template status webhooks and a schedule.
 	upstream := connectors.NewMetrics(metrics.Registry)
-	templates := bridge.NewTemplateCaches(log)
-	for _, n := range cfg.WhatsApp.Numbers {
-		if n.AccessToken == "" || n.WABAID == "" {
-			continue
-		}
-		_, cache, err := newWhatsAppClient(cfg, n, res, st, log, upstream)
-		if err != nil {
-			return &userError{"deskbridge: whatsapp.numbers[" + n.PhoneNumberID + "]: " + err.Error()}
-		}
-		templates.Add(n.WABAID, cache)
+	eng, templates, err := newEngine(cfg, res, st, log, metrics, upstream)
+	if err != nil {
+		return err
 	}
-
-	q, err := queue.New(openCtx, st, bridge.NewEngine(log, templates), queue.Config{
+	q, err := queue.New(openCtx, st, eng, queue.Config{
 		Workers:           cfg.Queue.Workers,
 		MaxAttempts:       cfg.Queue.MaxAttempts,
 		LeaseTTL:          cfg.Queue.LeaseTTL.Duration(),
@@ -101,6 +91,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 		RetryBase:         cfg.Queue.RetryBase.Duration(),
 		RetryMax:          cfg.Queue.RetryMax.Duration(),
 		MaxEventsPerJob:   cfg.Queue.MaxEventsPerJob,
+		MaxBatch:          cfg.Threading.CoalesceMax,
 		Logger:            log,
 		Metrics:           metrics,
 	})
@@ -258,4 +249,71 @@ func zendeskAccounts(cfg *config.Config, res *secrets.Resolver, log *slog.Logger
 		out = append(out, acct)
 	}
 	return out, nil
+}
+
+// newEngine builds the engine of the configuration: a Cloud API client per
+// number with an access token (their template caches follow template
+// status webhooks and a schedule) and a connector per helpdesk a number
+// uses.
+func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *slog.Logger,
+	metrics *telemetry.Metrics, upstream *connectors.Metrics) (*bridge.Engine, *bridge.TemplateCaches, error) {
+	templates := bridge.NewTemplateCaches(log)
+	helpdesks := map[string]connectors.Helpdesk{}
+	var numbers []bridge.Number
+	for _, n := range cfg.WhatsApp.Numbers {
+		num := bridge.Number{PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Display: n.DisplayPhoneNumber,
+			Helpdesk: numberHelpdesk(cfg, n)}
+		if n.AccessToken != "" {
+			c, cache, err := newWhatsAppClient(cfg, n, res, st, log, upstream)
+			if err != nil {
+				return nil, nil, &userError{"deskbridge: whatsapp.numbers[" + n.PhoneNumberID + "]: " + err.Error()}
+			}
+			num.Client = c
+			if n.WABAID != "" {
+				templates.Add(n.WABAID, cache)
+			}
+		}
+		if num.Helpdesk != "" && helpdesks[num.Helpdesk] == nil {
+			hd, err := newHelpdesk(cfg, num.Helpdesk, res, log, upstream)
+			if err != nil {
+				return nil, nil, &userError{"deskbridge: " + err.Error()}
+			}
+			helpdesks[num.Helpdesk] = hd
+		}
+		numbers = append(numbers, num)
+	}
+	tz, err := time.LoadLocation(cfg.Threading.TimeZone)
+	if err != nil {
+		return nil, nil, &userError{"deskbridge: threading.time_zone: " + err.Error()}
+	}
+	reopen := cfg.Threading.ReopenSolved == nil || *cfg.Threading.ReopenSolved
+	policy := cfg.OutsideWindow.Policy
+	if policy == "note_only" {
+		policy = "note"
+	}
+	eng := bridge.NewEngine(bridge.Options{
+		Store: st, Numbers: numbers, Helpdesks: helpdesks, Templates: templates,
+		Window: cfg.Threading.Window.Duration(), ReopenSolved: reopen, CoalesceMax: cfg.Threading.CoalesceMax, TimeZone: tz,
+		OutsideWindow: policy,
+		Template: bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language,
+			Params: cfg.OutsideWindow.Template.Params},
+		OptOutKeywords: cfg.OptOut.Keywords,
+		Logger:         log, Metrics: metrics,
+	})
+	return eng, templates, nil
+}
+
+// numberHelpdesk is the helpdesk a number's conversations go to: its own
+// setting, else the only configured helpdesk, else none (messages are
+// stored and marked handled, not relayed).
+func numberHelpdesk(cfg *config.Config, n config.Number) string {
+	if n.Helpdesk != "" {
+		return n.Helpdesk
+	}
+	if len(cfg.Helpdesks) == 1 {
+		for name := range cfg.Helpdesks {
+			return name
+		}
+	}
+	return ""
 }

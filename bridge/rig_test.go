@@ -1,0 +1,208 @@
+package bridge_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deskbridge/deskbridge/bridge"
+	"github.com/deskbridge/deskbridge/connectors"
+	"github.com/deskbridge/deskbridge/connectors/whatsapp"
+	"github.com/deskbridge/deskbridge/connectors/zendesk"
+	"github.com/deskbridge/deskbridge/queue"
+	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
+	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
+	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
+	"github.com/deskbridge/deskbridge/server"
+	"github.com/deskbridge/deskbridge/store"
+	"github.com/deskbridge/deskbridge/store/storetest"
+	"github.com/deskbridge/deskbridge/telemetry"
+)
+
+const (
+	rigNumber = "106540352242922"
+	rigWABA   = "102290129340398"
+)
+
+// rig is the whole bridge in one process: the WhatsApp and Zendesk fakes
+// on one movable clock, the store, the queue, the engine and the public
+// webhook handler, wired as serve wires them.
+type rig struct {
+	t       *testing.T
+	clock   *fakeclock.Clock
+	wa      *sbwhatsapp.Server
+	zd      *sbzendesk.Server
+	zc      *zendesk.Client
+	st      *store.Store
+	q       *queue.Queue
+	metrics *telemetry.Metrics
+	opt     bridge.Options
+}
+
+type rigOption = func(*bridge.Options, *sbzendesk.Options)
+
+type bridgeOptions = bridge.Options
+
+func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
+	t.Helper()
+	ctx := context.Background()
+	r := &rig{t: t, clock: fakeclock.New(time.Now), metrics: telemetry.NewMetrics("test", "test")}
+	var handler atomic.Value
+	bridgeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h, _ := handler.Load().(http.Handler)
+		if h == nil {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(bridgeSrv.Close)
+
+	r.wa = sbwhatsapp.New(sbwhatsapp.Options{AccessToken: "wa-token", AppSecret: "app-secret",
+		CallbackURL: bridgeSrv.URL + "/webhooks/whatsapp",
+		Numbers:     []sbwhatsapp.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA}},
+		Templates:   sbwhatsapp.DefaultTemplates(), Now: r.clock.Now})
+	waSrv := httptest.NewServer(r.wa)
+	r.wa.SetBaseURL(waSrv.URL)
+	t.Cleanup(func() { waSrv.Close(); r.wa.Close() })
+
+	zopt := sbzendesk.Options{Email: "bot@acme.test", APIToken: "zd-token", Now: r.clock.Now,
+		WebhookRetryBackoff: 20 * time.Millisecond}
+	r.opt = bridge.Options{Window: 24 * time.Hour, ReopenSolved: true, OutsideWindow: "note",
+		ReadBackWait: 300 * time.Millisecond, Now: r.clock.Now}
+	for _, o := range opts {
+		o(&r.opt, &zopt)
+	}
+	r.zd = sbzendesk.New(zopt)
+	zdSrv := httptest.NewServer(r.zd)
+	r.zd.SetBaseURL(zdSrv.URL)
+	t.Cleanup(func() { zdSrv.Close(); r.zd.Close() })
+
+	var err error
+	r.zc, err = zendesk.New(zendesk.Config{Name: "support", BaseURL: zdSrv.URL, Email: "bot@acme.test",
+		APIToken: func(context.Context) (string, error) { return "zd-token", nil }, Now: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := r.zc.EnsureWebhook(ctx, &connectors.EnsureWebhookParams{Endpoint: bridgeSrv.URL + "/webhooks/zendesk", Name: "deskbridge"})
+	if err != nil {
+		t.Fatalf("webhook setup: %v", err)
+	}
+	lister, err := whatsapp.NewClient(whatsapp.Config{APIBaseURL: waSrv.URL, APIVersion: "v23.0", PhoneNumberID: rigNumber,
+		WABAID: rigWABA, Token: func(context.Context) (string, error) { return "wa-token", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := whatsapp.NewTemplateCache(lister, whatsapp.NewMemoryTemplateStore(), 0, nil)
+	wc, err := whatsapp.NewClient(whatsapp.Config{APIBaseURL: waSrv.URL, APIVersion: "v23.0", PhoneNumberID: rigNumber,
+		WABAID: rigWABA, Token: func(context.Context) (string, error) { return "wa-token", nil }, Templates: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.st = storetest.Open(t, kind, store.Options{})
+	r.opt.Store = r.st
+	r.opt.Numbers = []bridge.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA, Helpdesk: "support", Client: wc}}
+	r.opt.Helpdesks = map[string]connectors.Helpdesk{"support": r.zc}
+	r.opt.Metrics = r.metrics
+	if os.Getenv("DESKBRIDGE_TEST_LOG") != "" {
+		r.opt.Logger, _ = telemetry.NewLogger(os.Stderr, "debug", "text")
+	}
+	eng := bridge.NewEngine(r.opt)
+	r.q, err = queue.New(ctx, r.st, eng, queue.Config{Workers: 4, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
+		JobTimeout: 20 * time.Second, PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond,
+		RetryMax: 500 * time.Millisecond, ReconcileInterval: time.Second, ReconcileAfter: 2 * time.Second,
+		MaxBatch: 20, Metrics: r.metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := bridge.NewInbox(r.st, r.q)
+	t.Cleanup(inbox.Close)
+	secret := []byte(hook.SigningSecret)
+	srv, err := server.New(server.Options{PublicAddr: "127.0.0.1:0", InternalAddr: "127.0.0.1:0",
+		WhatsAppSecret: func(context.Context) ([]byte, error) { return []byte("app-secret"), nil },
+		VerifyToken:    func(context.Context) ([]byte, error) { return []byte("verify"), nil },
+		Acceptor:       inbox,
+		Helpdesk: bridge.NewHelpdeskInbox(inbox, []bridge.ZendeskAccount{{Name: "support",
+			Secret:    func(context.Context) ([]byte, error) { return secret, nil },
+			APIUserID: r.zc.APIUserID}}).WithClock(r.clock.Now),
+		Metrics: r.metrics, Logger: r.opt.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler.Store(srv.PublicHandler())
+	if err := r.q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.q.Stop(sctx)
+	})
+	return r
+}
+
+// say plays a customer writing a text.
+func (r *rig) say(from, name, text string) string {
+	r.t.Helper()
+	return r.inbound(sbwhatsapp.InboundParams{From: from, Name: name, Text: text})
+}
+
+func (r *rig) inbound(p sbwhatsapp.InboundParams) string {
+	r.t.Helper()
+	wamid, code, err := r.wa.Inbound(context.Background(), p)
+	if err != nil || code != http.StatusOK {
+		r.t.Fatalf("inbound %+v: status %d, %v", p, code, err)
+	}
+	return wamid
+}
+
+// reply plays an agent answering publicly on a ticket.
+func (r *rig) reply(ticketID int64, body string, files ...sbzendesk.ReplyAttachment) {
+	r.t.Helper()
+	if _, err := r.zd.AgentReply(context.Background(), sbzendesk.ReplyParams{TicketID: ticketID, Body: body, Attachments: files}); err != nil {
+		r.t.Fatalf("agent reply: %v", err)
+	}
+}
+
+// settle waits until both fakes delivered their webhooks and the bridge
+// has no pending event.
+func (r *rig) settle() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		_ = r.zd.Flush(ctx)
+		_ = r.wa.Flush(ctx)
+		s, err := r.st.Stats(ctx)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if s.EventsPending == 0 {
+			// Sends made while draining emit status webhooks: one more
+			// round catches them.
+			_ = r.wa.Flush(ctx)
+			_ = r.zd.Flush(ctx)
+			if s2, _ := r.st.Stats(ctx); s2.EventsPending == 0 {
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			r.t.Fatalf("bridge did not settle: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tickets returns the fake's tickets, oldest first.
+func (r *rig) tickets() []sbzendesk.TicketDump { return r.zd.Tickets() }
+
+// thread returns the messages sent to a customer.
+func (r *rig) thread(to string) []sbwhatsapp.OutboundMessage { return r.wa.Outbound(to) }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
