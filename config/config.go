@@ -105,6 +105,7 @@ type WhatsAppConfig struct {
 	VerifyToken Secret   `yaml:"verify_token" required:"true" desc:"Token Meta echoes when subscribing the webhook."`
 	Numbers     []Number `yaml:"numbers" required:"true" desc:"WhatsApp business phone numbers served by the bridge."`
 	// TemplateRefresh is how often serve refreshes the cached templates.
+	ReadbackWait    Duration `yaml:"readback_wait" default:"1m" desc:"How long a reply whose send answer was lost (crash, timeout) waits for its status webhook before it is sent again."`
 	TemplateRefresh Duration `yaml:"template_refresh" default:"1h" desc:"How often the cached message templates are refreshed from the API (also on template status webhooks and on a miss)."`
 }
 
