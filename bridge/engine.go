@@ -166,7 +166,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*store.Event) (int, erro
 	case wev.Message != nil:
 		n, err := e.handleMessages(ctx, evs, wev)
 		if err != nil {
-			return n, fmt.Errorf("bridge: message %s: %w", mapping.ShortID(wev.Message.ID), err)
+			return 0, fmt.Errorf("bridge: message %s: %w", mapping.ShortID(wev.Message.ID), err)
 		}
 		return n, nil
 	case wev.Status != nil:

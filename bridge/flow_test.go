@@ -10,6 +10,7 @@ import (
 
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
+	"github.com/deskbridge/deskbridge/bridge"
 	"github.com/deskbridge/deskbridge/store"
 )
 
@@ -144,10 +145,10 @@ func TestOutsideWindowPolicies(t *testing.T) {
 	for _, policy := range []string{"note", "template"} {
 		t.Run(policy, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, store.SQLite, func(o *bridgeOptions, _ *sbzendesk.Options) {
+			r := newRig(t, store.SQLite, withEngine(func(o *bridge.Options) {
 				o.OutsideWindow = policy
 				o.Template.Name, o.Template.Language = "hello_world", "en_US"
-			})
+			}))
 			r.say(ana, "Ana", "hola")
 			r.settle()
 			tk := r.tickets()[0]

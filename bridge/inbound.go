@@ -74,7 +74,7 @@ func (e *Engine) handleMessages(ctx context.Context, evs []*store.Event, head *w
 		return 0, err
 	}
 	if head.Message.Type == whatsapp.TypeSystem {
-		return 1, e.handleSystem(ctx, in)
+		return handled(1, e.handleSystem(ctx, in))
 	}
 	eff, err := e.st.Effect(ctx, SourceWhatsApp, evs[0].Key, in.target)
 	if err != nil {
@@ -83,15 +83,22 @@ func (e *Engine) handleMessages(ctx context.Context, evs []*store.Event, head *w
 	switch {
 	case eff != nil && eff.State == store.EffectDone:
 		// Written before (a replay, or a crash right after the write).
-		return 1, e.finishInbound(ctx, in, eff.Ref, false)
+		return handled(1, e.finishInbound(ctx, in, eff.Ref, false))
 	case eff != nil && eff.Batch != "":
 		// An earlier attempt may have written: find out before writing again.
 		in.key = eff.Batch
 		if in.batch, err = e.pendingBatch(ctx, evs, in.target, eff.Batch); err != nil {
 			return 0, err
 		}
-		if done, err := e.readBack(ctx, in, eff.Ref); done || err != nil {
-			return len(in.batch), err
+		done, err := e.readBack(ctx, in, eff.Ref)
+		if done || err != nil {
+			return handled(len(in.batch), err)
+		}
+		if _, ok := hd.(connectors.WriteFinder); ok && eff.Ref != "" {
+			// The helpdesk shows the append was not made: what has queued
+			// since may join it. (A creation keeps its exact batch: the
+			// vendor's idempotency key is tied to its body.)
+			in.batch = e.coalesce(evs, in.batch[0])
 		}
 	default:
 		in.batch = e.coalesce(evs, in.batch[0])
@@ -103,6 +110,15 @@ func (e *Engine) handleMessages(ctx context.Context, evs []*store.Event, head *w
 		return 0, err
 	}
 	return len(in.batch), nil
+}
+
+// handled is the result of handling n events: none when err is set, so
+// the queue retries the head event.
+func handled(n int, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // loadChat returns the chat of the event's customer, a new unsaved one

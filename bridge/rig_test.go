@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,15 +39,31 @@ type rig struct {
 	wa      *sbwhatsapp.Server
 	zd      *sbzendesk.Server
 	zc      *zendesk.Client
+	zdURL   string
 	st      *store.Store
 	q       *queue.Queue
 	metrics *telemetry.Metrics
 	opt     bridge.Options
 }
 
-type rigOption = func(*bridge.Options, *sbzendesk.Options)
+// rigConfig is what rig options change before the rig is built.
+type rigConfig struct {
+	engine        *bridge.Options
+	zendesk       *sbzendesk.Options
+	maxAttachment int64 // the Zendesk client's attachment limit (0: default)
+}
 
-type bridgeOptions = bridge.Options
+type rigOption func(*rigConfig)
+
+// withEngine changes the engine's options.
+func withEngine(f func(o *bridge.Options)) rigOption {
+	return func(c *rigConfig) { f(c.engine) }
+}
+
+// withMaxAttachment sets the Zendesk client's attachment limit.
+func withMaxAttachment(n int64) rigOption {
+	return func(c *rigConfig) { c.maxAttachment = n }
+}
 
 func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 	t.Helper()
@@ -71,21 +88,26 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 	r.wa.SetBaseURL(waSrv.URL)
 	t.Cleanup(func() { waSrv.Close(); r.wa.Close() })
 
+	// The account's API budget is the rate governors' concern, not these
+	// tests': both sides allow plenty.
 	zopt := sbzendesk.Options{Email: "bot@acme.test", APIToken: "zd-token", Now: r.clock.Now,
-		WebhookRetryBackoff: 20 * time.Millisecond}
+		WebhookRetryBackoff: 20 * time.Millisecond, RequestsPerMinute: 100000}
 	r.opt = bridge.Options{Window: 24 * time.Hour, ReopenSolved: true, OutsideWindow: "note",
 		ReadBackWait: 300 * time.Millisecond, Now: r.clock.Now}
+	rc := rigConfig{engine: &r.opt, zendesk: &zopt}
 	for _, o := range opts {
-		o(&r.opt, &zopt)
+		o(&rc)
 	}
 	r.zd = sbzendesk.New(zopt)
 	zdSrv := httptest.NewServer(r.zd)
 	r.zd.SetBaseURL(zdSrv.URL)
+	r.zdURL = zdSrv.URL
 	t.Cleanup(func() { zdSrv.Close(); r.zd.Close() })
 
 	var err error
 	r.zc, err = zendesk.New(zendesk.Config{Name: "support", BaseURL: zdSrv.URL, Email: "bot@acme.test",
-		APIToken: func(context.Context) (string, error) { return "zd-token", nil }, Now: r.clock.Now})
+		APIToken: func(context.Context) (string, error) { return "zd-token", nil }, Now: r.clock.Now,
+		MaxAttachmentBytes: rc.maxAttachment, RequestsPerMinute: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +134,14 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 	r.opt.Metrics = r.metrics
 	if os.Getenv("DESKBRIDGE_TEST_LOG") != "" {
 		r.opt.Logger, _ = telemetry.NewLogger(os.Stderr, "debug", "text")
+	} else {
+		r.opt.Logger = telemetry.DiscardLogger()
 	}
 	eng := bridge.NewEngine(r.opt)
 	r.q, err = queue.New(ctx, r.st, eng, queue.Config{Workers: 4, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
 		JobTimeout: 20 * time.Second, PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond,
 		RetryMax: 500 * time.Millisecond, ReconcileInterval: time.Second, ReconcileAfter: 2 * time.Second,
-		MaxBatch: 20, Metrics: r.metrics})
+		MaxBatch: 20, Metrics: r.metrics, Logger: r.opt.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,3 +230,24 @@ func (r *rig) tickets() []sbzendesk.TicketDump { return r.zd.Tickets() }
 func (r *rig) thread(to string) []sbwhatsapp.OutboundMessage { return r.wa.Outbound(to) }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// createUser makes an end user directly through the Zendesk API, as an
+// agent or another integration would.
+func (r *rig) createUser(name, phone string) {
+	r.t.Helper()
+	body := `{"user":{"name":"` + name + `","phone":"` + phone + `","role":"end-user"}}`
+	req, err := http.NewRequest(http.MethodPost, r.zdURL+"/api/v2/users.json", strings.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.SetBasicAuth("bot@acme.test/token", "zd-token")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		r.t.Fatalf("create user: %d", resp.StatusCode)
+	}
+}
