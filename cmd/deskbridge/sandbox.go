@@ -20,13 +20,17 @@ import (
 )
 
 func newSandboxCmd() *cobra.Command {
+	var o sandboxRunOptions
 	cmd := &cobra.Command{
 		Use:   "sandbox",
-		Short: "Run local fakes of the vendor APIs",
+		Short: "Run the bridge with fakes of WhatsApp and Zendesk on loopback, or one fake alone",
+		Long:  sandboxRunLong,
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), cmd, o) },
 	}
-	cmd.AddCommand(newSandboxWhatsAppCmd(), newSandboxZendeskCmd())
+	addSandboxRunFlags(cmd, &o)
+	cmd.AddCommand(newSandboxWhatsAppCmd(), newSandboxZendeskCmd(),
+		newSandboxSayCmd(), newSandboxReplyCmd(), newSandboxShowCmd())
 	return cmd
 }
 
