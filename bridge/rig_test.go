@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -228,8 +227,6 @@ func (r *rig) tickets() []sbzendesk.TicketDump { return r.zd.Tickets() }
 
 // thread returns the messages sent to a customer.
 func (r *rig) thread(to string) []sbwhatsapp.OutboundMessage { return r.wa.Outbound(to) }
-
-func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 // createUser makes an end user directly through the Zendesk API, as an
 // agent or another integration would.
