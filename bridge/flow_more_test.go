@@ -326,6 +326,7 @@ func TestNumberChangeKeepsTheConversation(t *testing.T) {
 	const newNumber = "+34600999888"
 	r.inbound(sbwhatsapp.InboundParams{From: ana, Type: "system", System: &sbwhatsapp.InboundSystem{
 		Type: "user_changed_number", Body: "Ana changed from " + ana + " to " + newNumber, WAID: strings.TrimPrefix(newNumber, "+")}})
+	r.settle() // the change is known before the new number writes
 	r.say(newNumber, "Ana", "es mi número nuevo")
 	r.settle()
 	tks := r.tickets()

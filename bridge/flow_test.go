@@ -8,9 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/deskbridge/deskbridge/bridge"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
-	"github.com/deskbridge/deskbridge/bridge"
 	"github.com/deskbridge/deskbridge/store"
 )
 

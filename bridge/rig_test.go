@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,9 +16,9 @@ import (
 	"github.com/deskbridge/deskbridge/connectors/whatsapp"
 	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
-	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
 	"github.com/deskbridge/deskbridge/server"
 	"github.com/deskbridge/deskbridge/store"
 	"github.com/deskbridge/deskbridge/store/storetest"
@@ -41,6 +42,8 @@ type rig struct {
 	zdURL   string
 	st      *store.Store
 	q       *queue.Queue
+	eng     *bridge.Engine
+	qcfg    queue.Config
 	metrics *telemetry.Metrics
 	opt     bridge.Options
 }
@@ -136,11 +139,12 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 	} else {
 		r.opt.Logger = telemetry.DiscardLogger()
 	}
-	eng := bridge.NewEngine(r.opt)
-	r.q, err = queue.New(ctx, r.st, eng, queue.Config{Workers: 4, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
+	r.eng = bridge.NewEngine(r.opt)
+	r.qcfg = queue.Config{Workers: 4, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
 		JobTimeout: 20 * time.Second, PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond,
 		RetryMax: 500 * time.Millisecond, ReconcileInterval: time.Second, ReconcileAfter: 2 * time.Second,
-		MaxBatch: 20, Metrics: r.metrics, Logger: r.opt.Logger})
+		MaxBatch: 20, Metrics: r.metrics, Logger: r.opt.Logger}
+	r.q, err = queue.New(ctx, r.st, r.eng, r.qcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +172,33 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 		_ = r.q.Stop(sctx)
 	})
 	return r
+}
+
+// stopWorkers stops the queue: events are still stored, not handled.
+func (r *rig) stopWorkers() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.q.Stop(ctx); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// startWorkers starts a new queue on the same store, as a restarted
+// process would.
+func (r *rig) startWorkers() {
+	r.t.Helper()
+	q, err := queue.New(context.Background(), r.st, r.eng, r.qcfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := q.Reconcile(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	r.q = q
 }
 
 // say plays a customer writing a text.
@@ -248,3 +279,5 @@ func (r *rig) createUser(name, phone string) {
 		r.t.Fatalf("create user: %d", resp.StatusCode)
 	}
 }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }
