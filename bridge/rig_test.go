@@ -34,7 +34,7 @@ const (
 // on one movable clock, the store, the queue, the engine and the public
 // webhook handler, wired as serve wires them.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *fakeclock.Clock
 	wa      *sbwhatsapp.Server
 	zd      *sbzendesk.Server
@@ -53,6 +53,15 @@ type rigConfig struct {
 	engine        *bridge.Options
 	zendesk       *sbzendesk.Options
 	maxAttachment int64 // the Zendesk client's attachment limit (0: default)
+	// wrapZendesk and wrapWhatsApp, when set, wrap the fakes' handlers
+	// (latency, fault injection, observation).
+	wrapZendesk, wrapWhatsApp func(http.Handler) http.Handler
+	workers                   int
+}
+
+// withWrappers wraps the fakes' handlers.
+func withWrappers(zd, wa func(http.Handler) http.Handler) rigOption {
+	return func(c *rigConfig) { c.wrapZendesk, c.wrapWhatsApp = zd, wa }
 }
 
 type rigOption func(*rigConfig)
@@ -67,7 +76,7 @@ func withMaxAttachment(n int64) rigOption {
 	return func(c *rigConfig) { c.maxAttachment = n }
 }
 
-func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
+func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 	t.Helper()
 	ctx := context.Background()
 	r := &rig{t: t, clock: fakeclock.New(time.Now), metrics: telemetry.NewMetrics("test", "test")}
@@ -82,26 +91,33 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 	}))
 	t.Cleanup(bridgeSrv.Close)
 
-	r.wa = sbwhatsapp.New(sbwhatsapp.Options{AccessToken: "wa-token", AppSecret: "app-secret",
-		CallbackURL: bridgeSrv.URL + "/webhooks/whatsapp",
-		Numbers:     []sbwhatsapp.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA}},
-		Templates:   sbwhatsapp.DefaultTemplates(), Now: r.clock.Now})
-	waSrv := httptest.NewServer(r.wa)
-	r.wa.SetBaseURL(waSrv.URL)
-	t.Cleanup(func() { waSrv.Close(); r.wa.Close() })
-
-	// The account's API budget is the rate governors' concern, not these
-	// tests': both sides allow plenty.
 	zopt := sbzendesk.Options{Email: "bot@acme.test", APIToken: "zd-token", Now: r.clock.Now,
 		WebhookRetryBackoff: 20 * time.Millisecond, RequestsPerMinute: 100000}
 	r.opt = bridge.Options{Window: 24 * time.Hour, ReopenSolved: true, OutsideWindow: "note",
 		ReadBackWait: 300 * time.Millisecond, Now: r.clock.Now}
-	rc := rigConfig{engine: &r.opt, zendesk: &zopt}
+	rc := rigConfig{engine: &r.opt, zendesk: &zopt, workers: 4}
 	for _, o := range opts {
 		o(&rc)
 	}
+	wrap := func(f func(http.Handler) http.Handler, h http.Handler) http.Handler {
+		if f == nil {
+			return h
+		}
+		return f(h)
+	}
+
+	r.wa = sbwhatsapp.New(sbwhatsapp.Options{AccessToken: "wa-token", AppSecret: "app-secret",
+		CallbackURL: bridgeSrv.URL + "/webhooks/whatsapp",
+		Numbers:     []sbwhatsapp.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA}},
+		Templates:   sbwhatsapp.DefaultTemplates(), Now: r.clock.Now})
+	waSrv := httptest.NewServer(wrap(rc.wrapWhatsApp, r.wa))
+	r.wa.SetBaseURL(waSrv.URL)
+	t.Cleanup(func() { waSrv.Close(); r.wa.Close() })
+
+	// The account's API budget (above) is the rate governors' concern,
+	// not these tests': both sides allow plenty.
 	r.zd = sbzendesk.New(zopt)
-	zdSrv := httptest.NewServer(r.zd)
+	zdSrv := httptest.NewServer(wrap(rc.wrapZendesk, r.zd))
 	r.zd.SetBaseURL(zdSrv.URL)
 	r.zdURL = zdSrv.URL
 	t.Cleanup(func() { zdSrv.Close(); r.zd.Close() })
@@ -140,7 +156,7 @@ func newRig(t *testing.T, kind store.Kind, opts ...rigOption) *rig {
 		r.opt.Logger = telemetry.DiscardLogger()
 	}
 	r.eng = bridge.NewEngine(r.opt)
-	r.qcfg = queue.Config{Workers: 4, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
+	r.qcfg = queue.Config{Workers: rc.workers, MaxAttempts: 8, LeaseTTL: 3 * time.Second,
 		JobTimeout: 20 * time.Second, PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond,
 		RetryMax: 500 * time.Millisecond, ReconcileInterval: time.Second, ReconcileAfter: 2 * time.Second,
 		MaxBatch: 20, Metrics: r.metrics, Logger: r.opt.Logger}
