@@ -67,6 +67,9 @@ type Options struct {
 	// ReadBackWait is how long a send whose answer was lost waits for its
 	// status webhook before it is sent again (1m).
 	ReadBackWait time.Duration
+	// StatusTagPrefix, when set, makes the latest delivery status of a
+	// reply a ticket tag (prefix + status), replacing the previous one.
+	StatusTagPrefix string
 	// TicketMaxAge is how long a ticket's status read from the helpdesk is
 	// trusted before it is read again (1m).
 	TicketMaxAge time.Duration

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/deskbridge/deskbridge/bridge"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 	"github.com/deskbridge/deskbridge/store"
@@ -343,5 +344,36 @@ func TestNumberChangeKeepsTheConversation(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.metrics.ContactMatch.WithLabelValues("created")); got != 1 {
 		t.Errorf("contact_match{created} = %v, want 1", got)
+	}
+}
+
+func TestDeliveryStatusTag(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"", "whatsapp_"} {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.SQLite, withEngine(func(o *bridge.Options) { o.StatusTagPrefix = prefix }))
+			r.say(ana, "Ana", "hola")
+			r.settle()
+			r.reply(r.tickets()[0].ID, "hello")
+			r.settle()
+			tk := r.tickets()[0]
+			var status []string
+			for _, tag := range tk.Tags {
+				if strings.HasPrefix(tag, "whatsapp_") {
+					status = append(status, tag)
+				}
+			}
+			want := "[]"
+			if prefix != "" {
+				want = "[whatsapp_read]"
+			}
+			if fmt.Sprint(status) != want {
+				t.Errorf("status tags = %v, want %s", status, want)
+			}
+			if n := notes(tk); len(n) != 0 {
+				t.Errorf("notes = %q: normal deliveries write none", n)
+			}
+		})
 	}
 }

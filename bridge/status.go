@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,15 +30,12 @@ func (e *Engine) handleStatus(ctx context.Context, w *whatsapp.Event) error {
 		return err
 	}
 	e.log.DebugContext(ctx, "delivery status", "status", s.Status, "applied", applied)
-	if s.Status != "failed" {
+	if s.Status != "failed" && (!applied || e.opt.StatusTagPrefix == "") {
 		return nil
 	}
 	sm, err := e.st.SentMessage(ctx, s.ID)
-	if err != nil {
+	if err != nil || sm == nil {
 		return err
-	}
-	if sm == nil || sm.Status != "failed" {
-		return nil // a higher status (read) stands; the failure is stale
 	}
 	helpdesk, ticketID, commentID := sm.Helpdesk, sm.TicketID, sm.CommentID
 	if ticketID == "" {
@@ -44,8 +43,17 @@ func (e *Engine) handleStatus(ctx context.Context, w *whatsapp.Event) error {
 	}
 	hd, ok := e.opt.Helpdesks[helpdesk]
 	if !ok || ticketID == "" {
-		e.log.WarnContext(ctx, "a message failed that no ticket is known for", "code", code, "title", title)
+		if s.Status == "failed" {
+			e.log.WarnContext(ctx, "a message failed that no ticket is known for", "code", code, "title", title)
+		}
 		return nil
+	}
+	ticket := connectors.TicketRef{Account: helpdesk, ID: ticketID}
+	if applied {
+		e.tagStatus(ctx, hd, ticket, sm.Status)
+	}
+	if sm.Status != "failed" {
+		return nil // a higher status (read) stands; a failure is stale
 	}
 	reason := "unknown reason"
 	if len(s.Errors) > 0 {
@@ -59,7 +67,31 @@ func (e *Engine) handleStatus(ctx context.Context, w *whatsapp.Event) error {
 	if code == "131026" {
 		body += " The customer's number may not be on WhatsApp or cannot receive messages."
 	}
-	return e.note(ctx, helpdesk, hd, connectors.TicketRef{Account: helpdesk, ID: ticketID}, "failed:"+s.ID, "delivery_failed", body)
+	return e.note(ctx, helpdesk, hd, ticket, "failed:"+s.ID, "delivery_failed", body)
+}
+
+// deliveryStatuses are the statuses a status tag can show.
+var deliveryStatuses = []string{"sent", "delivered", "read", "played", "failed"}
+
+// tagStatus makes status the ticket's delivery-status tag, when configured
+// and the helpdesk can tag. It is best effort: a refused or rate-limited
+// update is logged and the next status tries again; it never holds up the
+// conversation.
+func (e *Engine) tagStatus(ctx context.Context, hd connectors.Helpdesk, ticket connectors.TicketRef, status string) {
+	prefix := e.opt.StatusTagPrefix
+	tagger, ok := hd.(connectors.TicketTagger)
+	if prefix == "" || !ok || !slices.Contains(deliveryStatuses, status) {
+		return
+	}
+	p := &connectors.TagParams{Ticket: ticket, Add: []string{prefix + status}}
+	for _, s := range deliveryStatuses {
+		if s != status {
+			p.Remove = append(p.Remove, prefix+s)
+		}
+	}
+	if err := tagger.SetTags(ctx, p); err != nil {
+		e.log.WarnContext(ctx, "delivery status tag not written", "ticket_id", ticket.ID, "status", status, slog.Any("error", err))
+	}
 }
 
 // parseCallback reads the helpdesk, ticket and comment out of the callback

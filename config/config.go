@@ -51,6 +51,7 @@ type Config struct {
 	Threading     ThreadingConfig     `yaml:"threading" desc:"How WhatsApp messages are grouped into tickets."`
 	OutsideWindow OutsideWindowConfig `yaml:"outside_window" desc:"What to do with agent replies outside the 24-hour customer-service window."`
 	OptOut        OptOutConfig        `yaml:"opt_out" desc:"Customers who ask not to be messaged."`
+	Statuses      StatusesConfig      `yaml:"statuses" desc:"What WhatsApp delivery statuses write to the helpdesk."`
 	Mapping       MappingConfig       `yaml:"mapping" desc:"How WhatsApp data maps onto helpdesk contacts and tickets."`
 	Vault         VaultConfig         `yaml:"vault" desc:"HashiCorp Vault connection used by vault:// secret references."`
 
@@ -141,6 +142,13 @@ type ThreadingConfig struct {
 	ReopenSolved *bool    `yaml:"reopen_solved" default:"true" desc:"Reopen a solved ticket inside the window instead of opening a new one."`
 	CoalesceMax  int      `yaml:"coalesce_max" default:"20" min:"1" desc:"Most queued customer texts joined into one comment when the bridge is behind or the helpdesk is rate-limited; 1 turns coalescing off."`
 	TimeZone     string   `yaml:"time_zone" default:"UTC" desc:"IANA time zone of the times written in comments and notes, such as Europe/Madrid."`
+}
+
+// StatusesConfig says what delivery statuses write to the helpdesk. A
+// failed delivery always becomes an internal note; normal deliveries write
+// nothing unless TagPrefix is set.
+type StatusesConfig struct {
+	TagPrefix string `yaml:"tag_prefix" pattern:"^[a-z0-9_:-]*$" desc:"Prefix of a ticket tag showing the latest delivery status of the bridge's last message (whatsapp_ gives whatsapp_sent, whatsapp_delivered, whatsapp_read, whatsapp_failed); empty writes no tag."`
 }
 
 // OptOutConfig says how customers opt out of messages.

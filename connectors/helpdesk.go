@@ -245,3 +245,18 @@ type WriteFinder interface {
 type AttachmentLimiter interface {
 	MaxAttachmentBytes() int64
 }
+
+// TicketTagger adds and removes ticket tags without a comment (for the
+// latest delivery status of a conversation).
+type TicketTagger interface {
+	// SetTags adds Add and removes Remove in one update. A closed ticket
+	// is a Conflict with Code CodeTicketClosed.
+	SetTags(ctx context.Context, p *TagParams) error
+}
+
+// TagParams describe a tag update.
+type TagParams struct {
+	Ticket TicketRef
+	Add    []string
+	Remove []string
+}

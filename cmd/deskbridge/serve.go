@@ -297,9 +297,10 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 		OutsideWindow: policy,
 		Template: bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language,
 			Params: cfg.OutsideWindow.Template.Params},
-		OptOutKeywords: cfg.OptOut.Keywords,
-		ReadBackWait:   cfg.WhatsApp.ReadbackWait.Duration(),
-		Logger:         log, Metrics: metrics,
+		OptOutKeywords:  cfg.OptOut.Keywords,
+		ReadBackWait:    cfg.WhatsApp.ReadbackWait.Duration(),
+		StatusTagPrefix: cfg.Statuses.TagPrefix,
+		Logger:          log, Metrics: metrics,
 	})
 	return eng, templates, nil
 }

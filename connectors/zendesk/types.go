@@ -159,6 +159,8 @@ type ticketWrite struct {
 	TicketFormID        int64              `json:"ticket_form_id,omitempty"`
 	ViaFollowupSourceID int64              `json:"via_followup_source_id,omitempty"`
 	Metadata            *writeMetadata     `json:"metadata,omitempty"`
+	AdditionalTags      []string           `json:"additional_tags,omitempty"`
+	RemoveTags          []string           `json:"remove_tags,omitempty"`
 }
 
 // writeMetadata is the write-only metadata of a ticket create or update.
