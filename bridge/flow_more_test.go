@@ -377,3 +377,65 @@ func TestDeliveryStatusTag(t *testing.T) {
 		})
 	}
 }
+
+func TestRefusedTemplateIsExplained(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite, withEngine(func(o *bridge.Options) {
+		o.OutsideWindow = "template"
+		o.Template.Name, o.Template.Language = "no_such_template", "en_US"
+	}))
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	r.clock.Advance(25 * time.Hour)
+	r.reply(r.tickets()[0].ID, "late answer")
+	r.settle()
+	if th := r.thread(ana); len(th) != 0 {
+		t.Fatalf("sent %d messages", len(th))
+	}
+	n := notes(r.tickets()[0])
+	if len(n) != 1 || !strings.Contains(n[0], "no_such_template") || !strings.Contains(n[0], "24-hour") {
+		t.Fatalf("notes = %q, want one naming the window and the refused template", n)
+	}
+}
+
+func TestInvalidTokenWaitsWithANote(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite)
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	r.waToken.Store("revoked-token")
+	r.reply(r.tickets()[0].ID, "are you there?")
+	waitFor(t, "the token note", func() bool {
+		n := notes(r.tickets()[0])
+		return len(n) == 1 && strings.Contains(n[0], "access token")
+	})
+	if th := r.thread(ana); len(th) != 0 {
+		t.Fatalf("sent with a bad token: %d", len(th))
+	}
+	r.waToken.Store("wa-token") // rotated
+	r.settle()
+	if th := r.thread(ana); len(th) != 1 {
+		t.Fatalf("after the token was fixed: %d messages, want 1", len(th))
+	}
+	if n := notes(r.tickets()[0]); len(n) != 1 {
+		t.Errorf("notes = %q, want the one token note", n)
+	}
+}
+
+func TestAttachmentTooLargeForWhatsApp(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite)
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	big := bytes.Repeat([]byte("w"), 600_000) // image/webp: 500 KB at most
+	r.reply(r.tickets()[0].ID, "see the picture", sbzendesk.ReplyAttachment{FileName: "sticker.webp", ContentType: "image/webp", Data: big})
+	r.settle()
+	th := r.thread(ana)
+	if len(th) != 1 || sentText(t, th[0]) != "see the picture" {
+		t.Fatalf("thread = %+v, want the text only", th)
+	}
+	n := notes(r.tickets()[0])
+	if len(n) != 1 || !strings.Contains(n[0], "sticker.webp") || !strings.Contains(n[0], "limit") {
+		t.Fatalf("notes = %q", n)
+	}
+}

@@ -282,6 +282,12 @@ func (e *Engine) sendFailed(ctx context.Context, o *outbound, part string, err e
 		_, cerr := e.st.CompleteBatch(ctx, sourceReply, whatsappTarget(o.n.PhoneNumberID), o.partKey(part), "", o.ticket.ID)
 		return errors.Join(cerr, &windowClosedError{code: ce.Code})
 	case connectors.Permanent:
+		if part == "template" {
+			t := e.opt.Template
+			return e.partNote(ctx, o, part, "template_rejected", fmt.Sprintf(
+				"This reply was not sent to WhatsApp: the customer's 24-hour window is closed and the template %q (%s) was refused: %s.",
+				t.Name, t.Language, describe(err)))
+		}
 		return e.partNote(ctx, o, part, "send_failed", "WhatsApp did not accept this reply: "+describe(err)+".")
 	case connectors.Auth:
 		if nerr := e.note(ctx, o.helpdesk, o.hd, o.ticket, "auth:"+o.key, "token_invalid",

@@ -46,6 +46,7 @@ type rig struct {
 	qcfg    queue.Config
 	metrics *telemetry.Metrics
 	opt     bridge.Options
+	waToken atomic.Value // the token the bridge's Cloud API client sends
 }
 
 // rigConfig is what rig options change before the rig is built.
@@ -139,8 +140,9 @@ func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 		t.Fatal(err)
 	}
 	cache := whatsapp.NewTemplateCache(lister, whatsapp.NewMemoryTemplateStore(), 0, nil)
+	r.waToken.Store("wa-token")
 	wc, err := whatsapp.NewClient(whatsapp.Config{APIBaseURL: waSrv.URL, APIVersion: "v23.0", PhoneNumberID: rigNumber,
-		WABAID: rigWABA, Token: func(context.Context) (string, error) { return "wa-token", nil }, Templates: cache})
+		WABAID: rigWABA, Token: func(context.Context) (string, error) { return r.waToken.Load().(string), nil }, Templates: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
