@@ -18,6 +18,7 @@ import (
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 	"github.com/deskbridge/deskbridge/store"
+	"github.com/deskbridge/deskbridge/store/storetest"
 )
 
 func TestFailedStatusBecomesANote(t *testing.T) {
@@ -210,7 +211,14 @@ func TestEveryMessageTypeBecomesAComment(t *testing.T) {
 
 func TestConcurrentCustomersOneTicketEach(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, store.SQLite)
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		concurrentCustomers(t, kind)
+	})
+}
+
+func concurrentCustomers(t *testing.T, kind store.Kind) {
+	r := newRig(t, kind)
 	const customers, burst = 50, 6
 	var wg sync.WaitGroup
 	for c := range customers {

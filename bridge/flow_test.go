@@ -12,6 +12,7 @@ import (
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 	"github.com/deskbridge/deskbridge/store"
+	"github.com/deskbridge/deskbridge/store/storetest"
 )
 
 const ana = "+34600111222"
@@ -55,7 +56,14 @@ func sentText(t *testing.T, m sbwhatsapp.OutboundMessage) string {
 
 func TestFirstConversationBothWays(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, store.SQLite)
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		firstConversation(t, kind)
+	})
+}
+
+func firstConversation(t *testing.T, kind store.Kind) {
+	r := newRig(t, kind)
 	r.say(ana, "Ana", "Hola, mi pedido no llegó")
 	r.settle()
 	tks := r.tickets()
