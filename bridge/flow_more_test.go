@@ -447,3 +447,24 @@ func TestAttachmentTooLargeForWhatsApp(t *testing.T) {
 		t.Fatalf("notes = %q", n)
 	}
 }
+
+func TestOutOfOrderMessagesAreWrittenInTimestampOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite, withEngine(func(o *bridge.Options) { o.CoalesceMax = 1 }))
+	r.say(ana, "Ana", "zero")
+	r.settle()
+	r.stopWorkers()
+	base := r.clock.Now().Unix()
+	// Meta delivers the later message first.
+	for _, m := range []struct {
+		text string
+		ts   int64
+	}{{"second", base + 20}, {"first", base + 10}, {"third", base + 30}} {
+		r.inbound(sbwhatsapp.InboundParams{From: ana, Name: "Ana", Text: m.text, Timestamp: m.ts})
+	}
+	r.startWorkers()
+	r.settle()
+	if got := strings.Join(publicBodies(r.tickets()[0]), "|"); got != "zero|first|second|third" {
+		t.Fatalf("comments = %s, want them in WhatsApp timestamp order", got)
+	}
+}
