@@ -361,7 +361,7 @@ func (e *Engine) write(ctx context.Context, in *inbound) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("append to ticket %s: %w", c.TicketID, err)
+				return e.writeFailed(ctx, in, fmt.Errorf("append to ticket %s: %w", c.TicketID, err))
 			}
 			e.countWrite("append", len(in.batch))
 			log.DebugContext(ctx, "message appended", "ticket_id", c.TicketID, "comment_id", ref.ID)
@@ -380,7 +380,7 @@ func (e *Engine) write(ctx context.Context, in *inbound) error {
 			}
 			res, err := in.hd.CreateTicket(ctx, p)
 			if err != nil {
-				return fmt.Errorf("create ticket: %w", err)
+				return e.writeFailed(ctx, in, fmt.Errorf("create ticket: %w", err))
 			}
 			e.countWrite("create_ticket", len(in.batch))
 			log.InfoContext(ctx, "ticket created", "ticket_id", res.Ticket.ID, "follow_up_of", p.FollowUpOf)
@@ -392,6 +392,32 @@ func (e *Engine) write(ctx context.Context, in *inbound) error {
 		}
 	}
 	return queue.Permanent(fmt.Errorf("ticket %s refused the message twice as closed", c.TicketID))
+}
+
+// writeFailed forgets the attempt when the helpdesk certainly applied
+// nothing (it refused the request, or the request was never made), so the
+// retry needs no read-back and may coalesce what queued meanwhile.
+func (e *Engine) writeFailed(ctx context.Context, in *inbound, err error) error {
+	if notApplied(err) {
+		if aerr := e.st.AbandonBatch(ctx, SourceWhatsApp, in.target, in.key); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+	}
+	return err
+}
+
+// notApplied reports whether a failed vendor call certainly changed
+// nothing: refused with a 4xx status, or never sent (no status, and an
+// error of the connector's own checks such as the per-ticket limit).
+func notApplied(err error) bool {
+	var ce *connectors.Error
+	if !errors.As(err, &ce) {
+		return false
+	}
+	if ce.Status >= 400 && ce.Status < 500 {
+		return true
+	}
+	return ce.Status == 0 && (ce.Kind == connectors.RateLimited || ce.Kind == connectors.Permanent) && ce.Err == nil
 }
 
 func (e *Engine) countWrite(op string, msgs int) {

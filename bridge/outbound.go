@@ -249,6 +249,12 @@ func (e *Engine) sendPart(ctx context.Context, o *outbound, part string, p *what
 	}
 	res, err := o.n.Client.Send(ctx, p)
 	if err != nil {
+		if notApplied(err) {
+			// Refused: nothing was sent, so a retry needs no read-back wait.
+			if aerr := e.st.AbandonBatch(ctx, sourceReply, target, key); aerr != nil {
+				return errors.Join(err, aerr)
+			}
+		}
 		return e.sendFailed(ctx, o, part, err)
 	}
 	e.count(func(m *telemetry.Metrics) {

@@ -793,3 +793,40 @@ func TestBatchEffects(t *testing.T) {
 		})
 	}
 }
+
+func TestAbandonBatch(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		st := storetest.Open(t, kind, store.Options{})
+		ctx := t.Context()
+		if _, err := st.BeginBatch(ctx, "whatsapp", "helpdesk:support", "b1", "7", []string{"k1", "k2"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.BeginBatch(ctx, "whatsapp", "helpdesk:support", "b2", "7", []string{"k3"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CompleteBatch(ctx, "whatsapp", "helpdesk:support", "b2", "c9", "7"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AbandonBatch(ctx, "whatsapp", "helpdesk:support", "b1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AbandonBatch(ctx, "whatsapp", "helpdesk:support", "b2"); err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string]string{"k1": "", "k2": "", "k3": store.EffectDone} {
+			e, err := st.Effect(ctx, "whatsapp", key, "helpdesk:support")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if e != nil {
+				got = e.State
+			}
+			if got != want {
+				t.Errorf("%s: state %q, want %q", key, got, want)
+			}
+		}
+	})
+}

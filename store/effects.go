@@ -181,3 +181,14 @@ func (s *Store) CompleteBatch(ctx context.Context, source, target, batch, result
 	}
 	return keys, nil
 }
+
+// AbandonBatch forgets the pending effects of a batch whose write the
+// vendor refused without applying anything (or that was never sent), so a
+// retry plans afresh instead of reading back. Done effects are kept.
+func (s *Store) AbandonBatch(ctx context.Context, source, target, batch string) error {
+	if _, err := s.q.exec(ctx, `DELETE FROM effects WHERE source = ? AND target = ? AND batch = ? AND state = 'pending'`,
+		source, target, batch); err != nil {
+		return fmt.Errorf("store: abandon batch %s → %s: %w", batch, target, err)
+	}
+	return nil
+}
