@@ -153,7 +153,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		// bad request or a rate limit says nothing about its health.
 		IsSuccessful: func(err error) bool { return err == nil || KindOf(err) != Retryable },
 		OnStateChange: func(name string, from, to gobreaker.State) {
-			c.log.Warn("circuit breaker state changed", "breaker", name, "from", from.String(), "to", to.String())
+			c.log.Warn("circuit breaker state changed", "breaker", name, "from_state", from.String(), "to_state", to.String())
 			if cfg.Metrics != nil {
 				cfg.Metrics.setBreaker(cfg.Vendor, cfg.Account, to)
 			}

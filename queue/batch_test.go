@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/deskbridge/deskbridge/queue"
 	"github.com/deskbridge/deskbridge/store"
@@ -83,6 +84,49 @@ func TestBatchHandlerGetsFollowingEventsInOrder(t *testing.T) {
 		if len(h.offered) < 3 || fmt.Sprint(h.offered[0]) != "[m0 m1 m2 m3]" || fmt.Sprint(h.offered[1]) != "[m3 m4 m5 m6]" ||
 			h.offered[2][0] != "m4" {
 			t.Errorf("offered %v", h.offered)
+		}
+	})
+}
+
+// A snoozed event is not handled again before its wait is over, even when
+// new events of its conversation arrive (each would otherwise start a job
+// that calls the rate-limited vendor at once).
+func TestSnoozeHoldsTheConversation(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
+		t.Parallel()
+		b := setup(t, kind)
+		rec := newRecorder()
+		var mu sync.Mutex
+		var calls []time.Time
+		rec.fail = func(ev *store.Event, call int) error {
+			if ev.Key != "head" {
+				return nil
+			}
+			mu.Lock()
+			calls = append(calls, time.Now())
+			mu.Unlock()
+			if call == 1 {
+				return queue.Snooze(errors.New("429 Too Many Requests"), 800*time.Millisecond)
+			}
+			return nil
+		}
+		cfg := fastConfig()
+		cfg.ReconcileInterval, cfg.ReconcileAfter = 50*time.Millisecond, 10*time.Millisecond
+		q := startQueue(t, b.st, rec, cfg)
+		ingest(t, b.st, q, []store.NewEvent{newEvent("777", "head", 1)})
+		for i := range 5 {
+			time.Sleep(50 * time.Millisecond)
+			ingest(t, b.st, q, []store.NewEvent{newEvent("777", fmt.Sprint("next", i), int64(2+i))})
+		}
+		waitSettled(t, b.st)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) != 2 {
+			t.Fatalf("head handled %d times, want 2 (snoozed once)", len(calls))
+		}
+		if gap := calls[1].Sub(calls[0]); gap < 700*time.Millisecond {
+			t.Errorf("handled again after %v, before the 800ms snooze was over", gap)
 		}
 	})
 }

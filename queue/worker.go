@@ -106,6 +106,9 @@ func (q *Queue) drain(ctx context.Context, log *slog.Logger, lease store.Lease) 
 				return err
 			}
 		case outcomeSnooze:
+			if err := q.st.SnoozeEvent(ctx, lease, ev.ID, q.st.Now().Add(wait)); err != nil {
+				return err
+			}
 			evLog.InfoContext(ctx, "event snoozed", "wait", wait, slog.Any("error", herr))
 			q.countEvent(ev, "snoozed")
 			return river.JobSnooze(wait)

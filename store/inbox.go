@@ -307,6 +307,29 @@ func (s *Store) FailEvent(ctx context.Context, l Lease, eventID int64, cause str
 	return attempts, nil
 }
 
+// SnoozeEvent holds a pending event back until until without counting an
+// attempt (the vendor asked to wait: a rate limit, an open breaker). Jobs
+// of the conversation that run before then snooze without handling it, and
+// the conversation is marked as having a job (the snoozed one comes back),
+// so new events do not start more.
+func (s *Store) SnoozeEvent(ctx context.Context, l Lease, eventID int64, until time.Time) error {
+	return s.WithTx(ctx, func(tx *Tx) error {
+		now := ms(s.now())
+		n, err := tx.q.exec(ctx, `UPDATE inbox_events SET next_attempt_at_ms = ?
+	WHERE id = ? AND state = 'pending' AND `+leaseHeld, ms(until), eventID, l.ConversationID, l.Owner, now)
+		if err != nil {
+			return fmt.Errorf("store: snooze event %d: %w", eventID, err)
+		}
+		if n != 1 {
+			return ErrLeaseLost
+		}
+		if _, err := tx.q.exec(ctx, `UPDATE conversations SET job_queued = 1 WHERE id = ?`, l.ConversationID); err != nil {
+			return fmt.Errorf("store: snooze event %d: %w", eventID, err)
+		}
+		return nil
+	})
+}
+
 // DeadLetterEvent moves a pending event to the dead-letter table with the
 // reason ("permanent", "attempts_exhausted") and the error, in one
 // transaction.
@@ -372,14 +395,17 @@ func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error
 }
 
 // ConversationsWithPending returns up to limit conversations that have an
-// event pending since before olderThan and no live lease: work whose job may
-// have been lost. The reconciler enqueues a job for each.
+// event pending since before olderThan, no live lease and a head event
+// that is due (not backing off or snoozed): work whose job may have been
+// lost. The reconciler enqueues a job for each.
 func (s *Store) ConversationsWithPending(ctx context.Context, olderThan time.Time, limit int) ([]int64, error) {
 	now := ms(s.now())
 	rs, err := s.q.query(ctx, `SELECT c.id FROM conversations c
 	WHERE (c.lease_owner IS NULL OR c.lease_expires_at_ms <= ?)
 	AND EXISTS (SELECT 1 FROM inbox_events e WHERE e.conversation_id = c.id AND e.state = 'pending' AND e.received_at_ms < ?)
-	ORDER BY c.id LIMIT ?`, now, ms(olderThan), limit)
+	AND (SELECT h.next_attempt_at_ms FROM inbox_events h WHERE h.conversation_id = c.id AND h.state = 'pending'
+		ORDER BY h.occurred_at_ms, h.id LIMIT 1) <= ?
+	ORDER BY c.id LIMIT ?`, now, ms(olderThan), now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversations with pending events: %w", err)
 	}
