@@ -468,3 +468,33 @@ func TestOutOfOrderMessagesAreWrittenInTimestampOrder(t *testing.T) {
 		t.Fatalf("comments = %s, want them in WhatsApp timestamp order", got)
 	}
 }
+
+func TestMarketingPreferencesOptOut(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite)
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	tk := r.tickets()[0]
+	prefs := func(value string, ts int64) string {
+		return fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"%s","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"%s"},"contacts":[{"wa_id":"34600111222","profile":{"name":"Ana"}}],"user_preferences":[{"wa_id":"34600111222","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"%s","timestamp":%d}]}}]}]}`,
+			rigWABA, rigNumber, value, ts)
+	}
+	r.postWhatsApp(prefs("stop", r.clock.Now().Unix()))
+	r.settle()
+	r.reply(tk.ID, "special offer")
+	r.settle()
+	if th := r.thread(ana); len(th) != 0 {
+		t.Fatalf("sent %d messages after stop", len(th))
+	}
+	r.postWhatsApp(prefs("resume", r.clock.Now().Unix()+1))
+	r.settle()
+	r.reply(tk.ID, "welcome back")
+	r.settle()
+	if th := r.thread(ana); len(th) != 1 || sentText(t, th[0]) != "welcome back" {
+		t.Fatalf("after resume: thread = %+v", th)
+	}
+	n := notes(r.tickets()[0])
+	if len(n) != 3 || !strings.Contains(n[0], "stopped") || !strings.Contains(n[1], "not sent") || !strings.Contains(n[2], "resumed") {
+		t.Fatalf("notes = %q, want stop, not sent, resumed", n)
+	}
+}

@@ -40,6 +40,7 @@ type rig struct {
 	zd      *sbzendesk.Server
 	zc      *zendesk.Client
 	zdURL   string
+	hookURL string // the bridge's public base URL
 	st      *store.Store
 	q       *queue.Queue
 	eng     *bridge.Engine
@@ -91,6 +92,7 @@ func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(bridgeSrv.Close)
+	r.hookURL = bridgeSrv.URL
 
 	zopt := sbzendesk.Options{Email: "bot@acme.test", APIToken: "zd-token", Now: r.clock.Now,
 		WebhookRetryBackoff: 20 * time.Millisecond, RequestsPerMinute: 100000}
@@ -299,3 +301,23 @@ func (r *rig) createUser(name, phone string) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// postWhatsApp delivers a signed WhatsApp webhook body to the bridge, as
+// Meta would.
+func (r *rig) postWhatsApp(body string) {
+	r.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, r.hookURL+"/webhooks/whatsapp", strings.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", whatsapp.Sign([]byte(body), []byte("app-secret")))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+}
