@@ -374,3 +374,33 @@ func TestConfigSchemaIgnoresConfig(t *testing.T) {
 		t.Error("config schema output is not valid JSON")
 	}
 }
+
+func TestConfigValidateCompilesMapping(t *testing.T) {
+	t.Parallel()
+	p := writeFile(t, "deskbridge.yaml", `whatsapp:
+  app_secret: "env://A?default=x"
+  verify_token: "env://B?default=y"
+  numbers: [{phone_number_id: "1"}]
+mapping:
+  ticket:
+    subject: "contact.nmae + 1"
+    tags: ["lower(message.text)", "1"]
+  routing:
+    - name: billing
+      when: "message.text"
+`)
+	code, stdout, stderr := runCmd(t, "config", "validate", "--config", p)
+	if code != 1 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	for _, want := range []string{
+		"(3 problems):",
+		"mapping.ticket.subject: undefined field 'nmae' (1:8)",
+		"mapping.ticket.tags[1]: expression has type int, want string, list(string) or null (1:1)",
+		"mapping.routing[0].when: expression has type string, want bool",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deskbridge/deskbridge/config"
+	"github.com/deskbridge/deskbridge/mapping"
 )
 
 // userError is a failure the user can fix (bad config, unreachable store):
@@ -97,5 +99,31 @@ func loadConfig(cmd *cobra.Command) (*config.Config, string, error) {
 		}
 		return nil, path, err
 	}
+	if _, err := compileMapping(cfg); err != nil {
+		var ce *mapping.CompileError
+		if errors.As(err, &ce) {
+			noun := "problems"
+			if len(ce.Problems) == 1 {
+				noun = "problem"
+			}
+			return nil, path, &userError{fmt.Sprintf("deskbridge: invalid configuration %s (%d %s):\n%s",
+				path, len(ce.Problems), noun, ce.Error())}
+		}
+		return nil, path, err
+	}
 	return cfg, path, nil
 }
+
+// compileMapping compiles the configuration's mapping expressions (type
+// checks and all), in its time zone.
+func compileMapping(cfg *config.Config) (*mapping.Mapper, error) {
+	tz := time.UTC
+	if cfg.Threading.TimeZone != "" {
+		var err error
+		if tz, err = time.LoadLocation(cfg.Threading.TimeZone); err != nil {
+			return nil, fmt.Errorf("threading.time_zone: %w", err)
+		}
+	}
+	return mapping.Compile(cfg, mapping.CompileOptions{TimeZone: tz})
+}
+
