@@ -126,4 +126,3 @@ func compileMapping(cfg *config.Config) (*mapping.Mapper, error) {
 	}
 	return mapping.Compile(cfg, mapping.CompileOptions{TimeZone: tz})
 }
-
