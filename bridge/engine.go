@@ -29,6 +29,8 @@ type Number struct {
 	WABAID        string
 	// Display is the number as people read it, for notes ("" when unknown).
 	Display string
+	// Label is the configured name of the number (number.label in mappings).
+	Label string
 	// Helpdesk is the name of the helpdesk its conversations go to.
 	Helpdesk string
 	// Client calls the Cloud API for this number; nil when the number has
@@ -52,6 +54,9 @@ type Options struct {
 	Numbers   []Number
 	Helpdesks map[string]connectors.Helpdesk // by configured name
 	Templates *TemplateCaches                // nil: none
+	// Mapper computes contact and ticket fields, routing and template
+	// parameters (nil: the defaults of an empty mapping section).
+	Mapper *mapping.Mapper
 
 	Window       time.Duration  // threading window (24h)
 	ReopenSolved bool           // reopen a solved ticket inside the window
@@ -91,6 +96,7 @@ type Engine struct {
 	numbers   map[string]*Number
 	templates *TemplateCaches
 	optOut    map[string]bool
+	mapper    *mapping.Mapper
 }
 
 // NewEngine returns an engine. With no store it only reads events back
@@ -124,8 +130,11 @@ func NewEngine(opt Options) *Engine {
 	if len(opt.OptOutKeywords) == 0 {
 		opt.OptOutKeywords = DefaultOptOutKeywords
 	}
+	if opt.Mapper == nil {
+		opt.Mapper = defaultMapper()
+	}
 	e := &Engine{opt: opt, log: opt.Logger.With("component", "engine"), st: opt.Store,
-		numbers: map[string]*Number{}, templates: opt.Templates, optOut: map[string]bool{}}
+		numbers: map[string]*Number{}, templates: opt.Templates, optOut: map[string]bool{}, mapper: opt.Mapper}
 	for i := range opt.Numbers {
 		n := opt.Numbers[i]
 		e.numbers[n.PhoneNumberID] = &n

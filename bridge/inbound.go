@@ -277,12 +277,8 @@ func (e *Engine) resolveContact(ctx context.Context, in *inbound) error {
 				phone = p
 			}
 		}
-		var alt []string
-		if phone != "" {
-			alt = mapping.PhoneVariants(phone)[1:]
-		}
-		res, err := in.hd.FindOrCreateContact(ctx, &connectors.ContactParams{
-			ExternalID: mapping.ExternalID(phone, head.UserID), Phone: phone, AltPhones: alt, Name: c.Name})
+		in.matched = connectors.MatchCreated // as the mapping sees a contact not yet known
+		res, err := in.hd.FindOrCreateContact(ctx, e.contactParams(ctx, in, phone))
 		if err != nil {
 			return fmt.Errorf("find or create contact: %w", err)
 		}
@@ -373,12 +369,11 @@ func (e *Engine) write(ctx context.Context, in *inbound) error {
 			if _, err := e.st.BeginBatch(ctx, SourceWhatsApp, in.target, in.key, "", keys); err != nil {
 				return err
 			}
-			p := &connectors.CreateTicketParams{Requester: connectors.ContactRef{Account: in.n.Helpdesk, ID: c.ContactID},
-				Subject: subject(c), Body: body, Attachments: files, Tags: []string{"whatsapp"}, IdempotencyKey: in.key}
+			p, problems := e.ticketParams(ctx, in, body, files)
 			if d.Action == mapping.CreateFollowUp {
 				p.FollowUpOf = c.TicketID
 			}
-			res, err := in.hd.CreateTicket(ctx, p)
+			res, err := e.createTicket(ctx, in, p, problems)
 			if err != nil {
 				return e.writeFailed(ctx, in, fmt.Errorf("create ticket: %w", err))
 			}

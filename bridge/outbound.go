@@ -337,8 +337,14 @@ func (e *Engine) outsideWindow(ctx context.Context, o *outbound, code string) er
 			". The policy (outside_window.policy: note) sends nothing; the customer must write first, or use an approved template.")
 	}
 	t := e.opt.Template
+	params, err := e.templateParams(o)
+	if err != nil {
+		e.count(func(m *telemetry.Metrics) { m.WindowClosed.WithLabelValues("note").Inc() })
+		return e.notSent(ctx, o, "template_rejected", fmt.Sprintf("This reply was not sent to WhatsApp: %s, and the template %q (%s) could not be filled: %v.",
+			why, t.Name, t.Language, err))
+	}
 	p := e.toCustomer(o, &whatsapp.SendParams{Template: &whatsapp.TemplateParams{Name: t.Name, Language: t.Language,
-		Body: e.templateParams(o)}})
+		Body: params}})
 	if p.Recipient != "" {
 		return e.notSent(ctx, o, "window_closed", "This reply was not sent to WhatsApp: "+why+
 			". A template cannot be sent to a customer known only by their business-scoped user id.")
@@ -363,26 +369,19 @@ func (e *Engine) outsideWindow(ctx context.Context, o *outbound, code string) er
 	return e.afterReply(ctx, o, "template")
 }
 
-// templateParams fills the template's body parameters from the reply.
-func (e *Engine) templateParams(o *outbound) []whatsapp.TemplateParam {
-	var out []whatsapp.TemplateParam
-	for _, expr := range e.opt.Template.Params {
-		var v string
-		switch x := strings.TrimSpace(expr); x {
-		case "ticket.id":
-			v = o.ticket.ID
-		case "contact.name":
-			v = firstNonEmpty(o.chat.Name, "there")
-		case "comment.body":
-			v = truncate(o.comment.Body, 1024)
-		case "number.display":
-			v = e.numberName(o.n)
-		default:
-			v = strings.Trim(x, `"'`)
-		}
-		out = append(out, whatsapp.TextParam(v))
+// templateParams fills the template's body parameters from the reply
+// through the mapping; a parameter that cannot be computed is an error
+// (WhatsApp refuses empty parameters).
+func (e *Engine) templateParams(o *outbound) ([]whatsapp.TemplateParam, error) {
+	vals, err := e.mapper.TemplateParams(e.templateVars(o))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errTemplateParams, err)
 	}
-	return out
+	out := make([]whatsapp.TemplateParam, len(vals))
+	for i, v := range vals {
+		out[i] = whatsapp.TextParam(v)
+	}
+	return out, nil
 }
 
 // notSent explains in a note why a reply was not sent at all.

@@ -151,7 +151,7 @@ func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 
 	r.st = storetest.Open(t, kind, store.Options{})
 	r.opt.Store = r.st
-	r.opt.Numbers = []bridge.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA, Helpdesk: "support", Client: wc}}
+	r.opt.Numbers = []bridge.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA, Label: "Spain support", Helpdesk: "support", Client: wc}}
 	r.opt.Helpdesks = map[string]connectors.Helpdesk{"support": r.zc}
 	r.opt.Metrics = r.metrics
 	if os.Getenv("DESKBRIDGE_TEST_LOG") != "" {

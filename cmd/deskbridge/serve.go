@@ -262,7 +262,7 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 	var numbers []bridge.Number
 	for _, n := range cfg.WhatsApp.Numbers {
 		num := bridge.Number{PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Display: n.DisplayPhoneNumber,
-			Helpdesk: numberHelpdesk(cfg, n)}
+			Label: n.Label, Helpdesk: numberHelpdesk(cfg, n)}
 		if n.AccessToken != "" {
 			c, cache, err := newWhatsAppClient(cfg, n, res, st, log, upstream)
 			if err != nil {
@@ -286,13 +286,17 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 	if err != nil {
 		return nil, nil, &userError{"deskbridge: threading.time_zone: " + err.Error()}
 	}
+	mapper, err := compileMapping(cfg)
+	if err != nil {
+		return nil, nil, &userError{"deskbridge: mapping: " + err.Error()}
+	}
 	reopen := cfg.Threading.ReopenSolved == nil || *cfg.Threading.ReopenSolved
 	policy := cfg.OutsideWindow.Policy
 	if policy == "note_only" {
 		policy = "note"
 	}
 	eng := bridge.NewEngine(bridge.Options{
-		Store: st, Numbers: numbers, Helpdesks: helpdesks, Templates: templates,
+		Store: st, Numbers: numbers, Helpdesks: helpdesks, Templates: templates, Mapper: mapper,
 		Window: cfg.Threading.Window.Duration(), ReopenSolved: reopen, CoalesceMax: cfg.Threading.CoalesceMax, TimeZone: tz,
 		OutsideWindow: policy,
 		Template: bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language,
