@@ -39,13 +39,11 @@ type Number struct {
 	Client *whatsapp.Client
 }
 
-// Template is the approved template sent outside the service window.
+// Template is the approved template sent outside the service window; its
+// body parameters come from the mapping (outside_window.template.params).
 type Template struct {
 	Name     string
 	Language string
-	// Params are the body parameters, in order: "ticket.id",
-	// "ticket.subject", "contact.name", "comment.body" or a quoted literal.
-	Params []string
 }
 
 // Options configure an Engine. Zero fields take the defaults noted.
