@@ -298,8 +298,8 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 	eng := bridge.NewEngine(bridge.Options{
 		Store: st, Numbers: numbers, Helpdesks: helpdesks, Templates: templates, Mapper: mapper,
 		Window: cfg.Threading.Window.Duration(), ReopenSolved: reopen, CoalesceMax: cfg.Threading.CoalesceMax, TimeZone: tz,
-		OutsideWindow: policy,
-		Template: bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language},
+		OutsideWindow:   policy,
+		Template:        bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language},
 		OptOutKeywords:  cfg.OptOut.Keywords,
 		ReadBackWait:    cfg.WhatsApp.ReadbackWait.Duration(),
 		StatusTagPrefix: cfg.Statuses.TagPrefix,
