@@ -75,6 +75,7 @@ func (e *Engine) contactParams(ctx context.Context, in *inbound, phone string) *
 	if cf != nil {
 		p.Name = firstNonEmpty(cf.Name, p.Name)
 		p.ExternalID = firstNonEmpty(cf.ExternalID, p.ExternalID)
+		p.Fields = cf.Fields
 	}
 	return p
 }

@@ -116,3 +116,26 @@ func TestTemplateParamsFromTheMapping(t *testing.T) {
 		t.Fatalf("template request = %s", th[0].Request)
 	}
 }
+
+func TestMappingSetsContactFields(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite, withMapping(t, `
+contact:
+  name: "upper(contact.name)"
+  fields:
+    spanish_mobile: "contact.phone.startsWith('+346')"
+    first_message: "message.text"
+`, config.TemplateConfig{}))
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	for _, u := range r.zd.Users() {
+		if u.Role != "end-user" {
+			continue
+		}
+		if u.Name != "ANA" || u.UserFields["spanish_mobile"] != true || u.UserFields["first_message"] != "hola" {
+			t.Fatalf("user = %+v", u)
+		}
+		return
+	}
+	t.Fatal("no end user created")
+}

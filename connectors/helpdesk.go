@@ -77,6 +77,10 @@ type ContactParams struct {
 	AltPhones []string
 	// Name is the WhatsApp profile name.
 	Name string
+	// Fields are custom contact fields set when the contact is created
+	// (vendor field key → value: Zendesk user_fields, Freshdesk cf_*,
+	// HubSpot properties).
+	Fields map[string]any
 }
 
 // Match says how a contact was found.

@@ -120,6 +120,7 @@ type userWrite struct {
 	Verified        *bool          `json:"verified,omitempty"`
 	Role            string         `json:"role,omitempty"`
 	Identities      []userIdentity `json:"identities,omitempty"`
+	UserFields      map[string]any `json:"user_fields,omitempty"`
 }
 
 // userRequest is UserRequest.

@@ -230,7 +230,8 @@ func (c *Client) fixUser(ctx context.Context, log *slog.Logger, u *wireUser, nam
 func (c *Client) createUser(ctx context.Context, p *connectors.ContactParams) (*connectors.ContactResult, error) {
 	const op = "create_or_update_user"
 	name := cmpOr(strings.TrimSpace(p.Name), p.Phone, p.ExternalID)
-	w := userWrite{Name: name, ExternalID: p.ExternalID, SkipVerifyEmail: true, Verified: new(false), Role: "end-user"}
+	w := userWrite{Name: name, ExternalID: p.ExternalID, SkipVerifyEmail: true, Verified: new(false), Role: "end-user",
+		UserFields: p.Fields}
 	if p.Phone != "" {
 		w.Phone = p.Phone
 		w.Identities = []userIdentity{{Type: "phone_number", Value: p.Phone}}

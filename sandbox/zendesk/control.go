@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,8 @@ type User struct {
 	CreatedAt  time.Time  `json:"created_at"`            // on the fake clock
 	UpdatedAt  time.Time  `json:"updated_at"`            // on the fake clock
 	Identities []Identity `json:"identities"`            // email, phone_number, …
+	// UserFields are the custom user fields as last written.
+	UserFields map[string]any `json:"user_fields,omitempty"`
 }
 
 // Identity is one identity of a User.
@@ -295,7 +298,8 @@ func (s *Server) Users() []User {
 
 func userDump(u *user) User {
 	d := User{ID: u.ID, Name: u.Name, Email: u.Email, Phone: u.Phone, ExternalID: u.ExternalID, Role: u.Role,
-		Tags: slices.Clone(u.Tags), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Identities: []Identity{}}
+		UserFields: maps.Clone(u.UserFields),
+		Tags:       slices.Clone(u.Tags), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Identities: []Identity{}}
 	if d.Tags == nil {
 		d.Tags = []string{}
 	}
