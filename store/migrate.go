@@ -283,6 +283,34 @@ CREATE INDEX sent_messages_chat ON sent_messages (chat_id, created_at_ms);
 ALTER TABLE effects ADD COLUMN batch TEXT NOT NULL DEFAULT '';
 CREATE INDEX effects_batch ON effects (source, target, batch);`,
 	},
+	{
+		version:  5,
+		name:     "rate governors: shared buckets, messaging-tier recipients",
+		sqlite:   `
+CREATE TABLE rate_buckets (
+	key    TEXT   PRIMARY KEY,
+	tat_ms INTEGER NOT NULL
+);
+CREATE TABLE tier_recipients (
+	portfolio  TEXT   NOT NULL,
+	recipient  TEXT   NOT NULL,
+	sent_at_ms INTEGER NOT NULL,
+	PRIMARY KEY (portfolio, recipient)
+);
+CREATE INDEX tier_recipients_time ON tier_recipients (portfolio, sent_at_ms);`,
+		postgres: `
+CREATE TABLE rate_buckets (
+	key    TEXT   PRIMARY KEY,
+	tat_ms BIGINT NOT NULL
+);
+CREATE TABLE tier_recipients (
+	portfolio  TEXT   NOT NULL,
+	recipient  TEXT   NOT NULL,
+	sent_at_ms BIGINT NOT NULL,
+	PRIMARY KEY (portfolio, recipient)
+);
+CREATE INDEX tier_recipients_time ON tier_recipients (portfolio, sent_at_ms);`,
+	},
 }
 
 // SchemaVersion is the schema version this build expects.
