@@ -49,6 +49,15 @@ type Metrics struct {
 	Notes *prometheus.CounterVec
 	// Outbound counts agent replies by result (sent|template|not_sent).
 	Outbound *prometheus.CounterVec
+	// Throttled counts calls a rate governor delayed or held, by side
+	// (whatsapp|helpdesk) and reason (throughput, pair, tier,
+	// helpdesk_budget, ticket_update_limit, upstream_429).
+	Throttled *prometheus.CounterVec
+	// RateLimitWait observes how long governors made calls wait.
+	RateLimitWait *prometheus.HistogramVec
+	// TierUsed is the unique recipients of business-initiated messages in
+	// the last 24 hours, and TierLimit the messaging limit, by portfolio.
+	TierUsed, TierLimit *prometheus.GaugeVec
 }
 
 // NewMetrics creates a registry with Go and process collectors,
@@ -115,6 +124,23 @@ func NewMetrics(version, commit string) *Metrics {
 			Name: "deskbridge_outbound_replies_total",
 			Help: "Agent replies handled, by result (sent|template|not_sent).",
 		}, []string{"result"}),
+		Throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_throttled_total",
+			Help: "Calls a rate governor delayed or held, by side (whatsapp|helpdesk) and reason.",
+		}, []string{"side", "reason"}),
+		RateLimitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "deskbridge_ratelimit_wait_seconds",
+			Help:    "How long rate governors made calls wait, by side and reason.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"side", "reason"}),
+		TierUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "deskbridge_messaging_tier_used",
+			Help: "Unique customers reached by business-initiated messages in the last 24 hours, by portfolio.",
+		}, []string{"portfolio"}),
+		TierLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "deskbridge_messaging_tier_limit",
+			Help: "The messaging limit (unique customers per 24 hours) the bridge keeps to, by portfolio.",
+		}, []string{"portfolio"}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "deskbridge_build_info",
@@ -127,6 +153,7 @@ func NewMetrics(version, commit string) *Metrics {
 		buildInfo, m.WebhookRequests, m.WebhookEvents, m.WebhookAckSeconds,
 		m.Jobs, m.EventsProcessed, m.DeadLetters, m.LeaseConflicts,
 		m.ContactMatch, m.SyncLag, m.HelpdeskWrites, m.Coalesced, m.WindowClosed, m.Notes, m.Outbound,
+		m.Throttled, m.RateLimitWait, m.TierUsed, m.TierLimit,
 	)
 	return m
 }
