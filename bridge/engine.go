@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskbridge/deskbridge/connectors"
@@ -12,6 +13,7 @@ import (
 	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/mapping"
 	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/ratelimit"
 	"github.com/deskbridge/deskbridge/store"
 	"github.com/deskbridge/deskbridge/telemetry"
 )
@@ -33,6 +35,8 @@ type Number struct {
 	Label string
 	// Helpdesk is the name of the helpdesk its conversations go to.
 	Helpdesk string
+	// ThroughputMPS is the number's send rate (0: 80 messages per second).
+	ThroughputMPS int
 	// Client calls the Cloud API for this number; nil when the number has
 	// no access token (messages are still relayed, without media, and
 	// nothing can be sent).
@@ -52,6 +56,15 @@ type Options struct {
 	Numbers   []Number
 	Helpdesks map[string]connectors.Helpdesk // by configured name
 	Templates *TemplateCaches                // nil: none
+	// Governor paces WhatsApp sends (throughput, pair rate, messaging
+	// limit); nil sends as fast as the queue goes.
+	Governor *ratelimit.WhatsApp
+	// MessagingLimit is the unique customers business-initiated messages
+	// may reach in 24 hours per portfolio (0: no limit kept).
+	MessagingLimit int
+	// TierRecheck is the longest a reply held by the messaging limit
+	// sleeps before looking again (1m).
+	TierRecheck time.Duration
 	// Mapper computes contact and ticket fields, routing and template
 	// parameters (nil: the defaults of an empty mapping section).
 	Mapper *mapping.Mapper
@@ -95,7 +108,13 @@ type Engine struct {
 	templates *TemplateCaches
 	optOut    map[string]bool
 	mapper    *mapping.Mapper
+	tierLimit atomic.Int64
 }
+
+// SetMessagingLimit changes the messaging limit kept from now on (for
+// example when it was read from the number, or a business_capability_update
+// raised it); 0 keeps none.
+func (e *Engine) SetMessagingLimit(n int) { e.tierLimit.Store(int64(max(n, 0))) }
 
 // NewEngine returns an engine. With no store it only reads events back
 // (an unreadable payload is dead-lettered) and applies template status
@@ -119,6 +138,9 @@ func NewEngine(opt Options) *Engine {
 	if opt.ReadBackWait <= 0 {
 		opt.ReadBackWait = time.Minute
 	}
+	if opt.TierRecheck <= 0 {
+		opt.TierRecheck = time.Minute
+	}
 	if opt.TicketMaxAge <= 0 {
 		opt.TicketMaxAge = time.Minute
 	}
@@ -137,6 +159,7 @@ func NewEngine(opt Options) *Engine {
 		n := opt.Numbers[i]
 		e.numbers[n.PhoneNumberID] = &n
 	}
+	e.SetMessagingLimit(opt.MessagingLimit)
 	for _, k := range opt.OptOutKeywords {
 		e.optOut[strings.ToUpper(strings.TrimSpace(k))] = true
 	}
@@ -217,6 +240,9 @@ func (e *Engine) handleOther(ctx context.Context, ev *store.Event, wev *whatsapp
 	}
 	return nil
 }
+
+// Numbers returns the numbers the engine serves.
+func (e *Engine) Numbers() []Number { return e.opt.Numbers }
 
 // ready reports whether the engine can relay (it has a store); without
 // one it only reads events back.

@@ -13,6 +13,7 @@ import (
 	"github.com/deskbridge/deskbridge/connectors/whatsapp"
 	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/ratelimit"
 	"github.com/deskbridge/deskbridge/store"
 	"github.com/deskbridge/deskbridge/telemetry"
 )
@@ -37,6 +38,9 @@ type outbound struct {
 	at       time.Time // when the agent wrote it
 	log      *slog.Logger
 }
+
+// recipient is the customer's WhatsApp id, as rate buckets key it.
+func (o *outbound) recipient() string { return firstNonEmpty(o.chat.WAID, o.chat.UserID) }
 
 // partKey names one WhatsApp message of a reply: "#text", "#file1"…,
 // "#template".
@@ -244,10 +248,18 @@ func (e *Engine) sendPart(ctx context.Context, o *outbound, part string, p *what
 		}
 	}
 	p.CallbackData = cb
+	if g := e.opt.Governor; g != nil {
+		if err := g.Send(ctx, o.n.PhoneNumberID, o.n.ThroughputMPS, o.recipient()); err != nil {
+			return err // a long wait snoozes the reply; order is kept
+		}
+	}
 	if _, err := e.st.BeginBatch(ctx, sourceReply, target, key, cb, []string{key}); err != nil {
 		return err
 	}
 	res, err := o.n.Client.Send(ctx, p)
+	if err == nil && e.opt.Governor != nil {
+		e.opt.Governor.Delivered(o.n.PhoneNumberID, o.recipient())
+	}
 	if err != nil {
 		if notApplied(err) {
 			// Refused: nothing was sent, so a retry needs no read-back wait.
@@ -281,6 +293,10 @@ func (e *Engine) sendFailed(ctx context.Context, o *outbound, part string, err e
 	var ce *connectors.Error
 	if !errors.As(err, &ce) {
 		return err
+	}
+	if ce.Code == "131056" && e.opt.Governor != nil {
+		// Too many messages to this customer: Meta's 4^n seconds.
+		return queue.Snooze(err, e.opt.Governor.Refused(o.n.PhoneNumberID, o.recipient()))
 	}
 	switch ce.Kind {
 	case connectors.WindowClosed:
@@ -349,6 +365,9 @@ func (e *Engine) outsideWindow(ctx context.Context, o *outbound, code string) er
 		return e.notSent(ctx, o, "window_closed", "This reply was not sent to WhatsApp: "+why+
 			". A template cannot be sent to a customer known only by their business-scoped user id.")
 	}
+	if err := e.admitTemplate(ctx, o); err != nil {
+		return err
+	}
 	e.count(func(m *telemetry.Metrics) { m.WindowClosed.WithLabelValues("template").Inc() })
 	if err := e.sendPart(ctx, o, "template", p, nil); err != nil {
 		return err
@@ -367,6 +386,33 @@ func (e *Engine) outsideWindow(ctx context.Context, o *outbound, code string) er
 		return err
 	}
 	return e.afterReply(ctx, o, "template")
+}
+
+// admitTemplate counts a business-initiated template against the
+// messaging limit before it is sent. Over the limit the reply is held:
+// agents get one note, and the reply is looked at again until the oldest
+// customer leaves the 24-hour window.
+func (e *Engine) admitTemplate(ctx context.Context, o *outbound) error {
+	g, limit := e.opt.Governor, int(e.tierLimit.Load())
+	if g == nil || limit <= 0 {
+		return nil
+	}
+	eff, err := e.st.Effect(ctx, sourceReply, o.partKey("template"), whatsappTarget(o.n.PhoneNumberID))
+	if err != nil || (eff != nil && eff.State == store.EffectDone) {
+		return err
+	}
+	portfolio := firstNonEmpty(o.n.WABAID, o.n.PhoneNumberID)
+	err = g.Admit(ctx, portfolio, o.recipient(), limit, e.opt.Now())
+	var th *ratelimit.Throttled
+	if !errors.As(err, &th) {
+		return err
+	}
+	if nerr := e.note(ctx, o.helpdesk, o.hd, o.ticket, "tier:"+o.key, "messaging_limit", fmt.Sprintf(
+		"This reply is held: the customer's 24-hour window is closed, and the WhatsApp messaging limit (%d customers reached by business-initiated messages in 24 hours) is used up. The template %q goes out automatically around %s.",
+		limit, e.opt.Template.Name, e.when(e.opt.Now().Add(th.Wait)))); nerr != nil {
+		return nerr
+	}
+	return queue.Snooze(err, min(th.Wait, e.opt.TierRecheck))
 }
 
 // templateParams fills the template's body parameters from the reply

@@ -16,6 +16,7 @@ import (
 	"github.com/deskbridge/deskbridge/connectors/whatsapp"
 	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/ratelimit"
 	"github.com/deskbridge/deskbridge/sandbox/fakeclock"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
 	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
@@ -59,6 +60,16 @@ type rigConfig struct {
 	// (latency, fault injection, observation).
 	wrapZendesk, wrapWhatsApp func(http.Handler) http.Handler
 	workers                   int
+	// governed paces sends with a WhatsApp governor of mps messages per
+	// second and the pair rule pair (zero: Meta's).
+	governed bool
+	mps      int
+	pair     ratelimit.Rule
+}
+
+// withGovernor paces WhatsApp sends.
+func withGovernor(mps int, pair ratelimit.Rule) rigOption {
+	return func(c *rigConfig) { c.governed, c.mps, c.pair = true, mps, pair }
 }
 
 // withWrappers wraps the fakes' handlers.
@@ -153,6 +164,14 @@ func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 	r.opt.Store = r.st
 	r.opt.Numbers = []bridge.Number{{PhoneNumberID: rigNumber, WABAID: rigWABA, Label: "Spain support", Helpdesk: "support", Client: wc}}
 	r.opt.Helpdesks = map[string]connectors.Helpdesk{"support": r.zc}
+	if rc.governed {
+		g := ratelimit.NewWhatsApp(ratelimit.NewBucket(r.st, nil), r.st, r.metrics)
+		if rc.pair.Rate > 0 {
+			g.Pair = rc.pair
+		}
+		r.opt.Governor = g
+		r.opt.Numbers[0].ThroughputMPS = rc.mps
+	}
 	r.opt.Metrics = r.metrics
 	if os.Getenv("DESKBRIDGE_TEST_LOG") != "" {
 		r.opt.Logger, _ = telemetry.NewLogger(os.Stderr, "debug", "text")

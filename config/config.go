@@ -106,6 +106,7 @@ type WhatsAppConfig struct {
 	VerifyToken Secret   `yaml:"verify_token" required:"true" desc:"Token Meta echoes when subscribing the webhook."`
 	Numbers     []Number `yaml:"numbers" required:"true" desc:"WhatsApp business phone numbers served by the bridge."`
 	// TemplateRefresh is how often serve refreshes the cached templates.
+	MessagingLimit  int      `yaml:"messaging_limit" min:"0" desc:"Unique customers business-initiated messages (templates outside the service window) may reach in 24 hours, the portfolio's messaging limit; 0 reads the tier of the first number at start (unlimited when it cannot be read)."`
 	ReadbackWait    Duration `yaml:"readback_wait" default:"1m" desc:"How long a reply whose send answer was lost (crash, timeout) waits for its status webhook before it is sent again."`
 	TemplateRefresh Duration `yaml:"template_refresh" default:"1h" desc:"How often the cached message templates are refreshed from the API (also on template status webhooks and on a miss)."`
 }

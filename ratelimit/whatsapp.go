@@ -94,7 +94,7 @@ func (g *WhatsApp) Admit(ctx context.Context, portfolio, recipient string, limit
 	if limit <= 0 || g.st == nil {
 		return nil
 	}
-	ok, retryAt, used, err := g.st.TierAdmit(ctx, portfolio, recipient, limit)
+	ok, retryAt, used, err := g.st.TierAdmit(ctx, portfolio, recipient, limit, now)
 	if err != nil {
 		return err
 	}

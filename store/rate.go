@@ -44,13 +44,13 @@ func (s *Store) TakeRate(ctx context.Context, key string, interval, tolerance, m
 // A recipient already counted in the window costs nothing. When limit
 // recipients are counted already, ok is false and retryAt says when the
 // oldest leaves the window. used is the count after the call. limit <= 0
-// admits everything without counting.
-func (s *Store) TierAdmit(ctx context.Context, portfolio, recipient string, limit int) (ok bool, retryAt time.Time, used int, err error) {
+// admits everything without counting. now is the time of the send (the
+// caller's clock, so a sandbox clock can roll the window).
+func (s *Store) TierAdmit(ctx context.Context, portfolio, recipient string, limit int, now time.Time) (ok bool, retryAt time.Time, used int, err error) {
 	if limit <= 0 {
 		return true, time.Time{}, 0, nil
 	}
 	err = s.WithTx(ctx, func(tx *Tx) error {
-		now := s.now()
 		since := ms(now.Add(-24 * time.Hour))
 		if s.kind == Postgres {
 			if _, err := tx.q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "tier:"+portfolio); err != nil {

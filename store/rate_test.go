@@ -82,7 +82,7 @@ func TestTierAdmit(t *testing.T) {
 		st := storetest.Open(t, kind, store.Options{})
 		ctx := t.Context()
 		for i, r := range []string{"a", "b", "a", "c"} {
-			ok, _, used, err := st.TierAdmit(ctx, "waba", r, 3)
+			ok, _, used, err := st.TierAdmit(ctx, "waba", r, 3, time.Now())
 			if err != nil || !ok {
 				t.Fatalf("send %d to %s: %v %v", i, r, ok, err)
 			}
@@ -90,17 +90,17 @@ func TestTierAdmit(t *testing.T) {
 				t.Errorf("send %d: used %d, want %d (unique recipients)", i, used, want)
 			}
 		}
-		ok, retryAt, used, err := st.TierAdmit(ctx, "waba", "d", 3)
+		ok, retryAt, used, err := st.TierAdmit(ctx, "waba", "d", 3, time.Now())
 		if err != nil || ok || used != 3 || time.Until(retryAt) < 23*time.Hour {
 			t.Fatalf("over the limit: ok %v used %d retry %v err %v", ok, used, retryAt, err)
 		}
-		if ok, _, _, _ := st.TierAdmit(ctx, "waba", "b", 3); !ok {
+		if ok, _, _, _ := st.TierAdmit(ctx, "waba", "b", 3, time.Now()); !ok {
 			t.Error("a recipient already counted must pass")
 		}
-		if ok, _, _, _ := st.TierAdmit(ctx, "other", "d", 3); !ok {
+		if ok, _, _, _ := st.TierAdmit(ctx, "other", "d", 3, time.Now()); !ok {
 			t.Error("portfolios must not share a limit")
 		}
-		if ok, _, _, _ := st.TierAdmit(ctx, "waba", "e", 0); !ok {
+		if ok, _, _, _ := st.TierAdmit(ctx, "waba", "e", 0, time.Now()); !ok {
 			t.Error("no limit admits everything")
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/deskbridge/deskbridge/connectors"
 	"github.com/deskbridge/deskbridge/connectors/zendesk"
 	"github.com/deskbridge/deskbridge/queue"
+	"github.com/deskbridge/deskbridge/ratelimit"
 	"github.com/deskbridge/deskbridge/secrets"
 	"github.com/deskbridge/deskbridge/server"
 	"github.com/deskbridge/deskbridge/store"
@@ -136,6 +137,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()
 	go templates.Run(refreshCtx, cfg.WhatsApp.TemplateRefresh.Duration())
+	go readMessagingLimit(eng, cfg, log)
 	log.InfoContext(ctx, "deskbridge started", "version", version, "config", path,
 		"store", st.Target(), "store_kind", string(st.Kind()), "numbers", len(cfg.WhatsApp.Numbers))
 
@@ -262,7 +264,10 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 	var numbers []bridge.Number
 	for _, n := range cfg.WhatsApp.Numbers {
 		num := bridge.Number{PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID, Display: n.DisplayPhoneNumber,
-			Label: n.Label, Helpdesk: numberHelpdesk(cfg, n)}
+			Label: n.Label, Helpdesk: numberHelpdesk(cfg, n), ThroughputMPS: n.ThroughputMPS}
+		if num.ThroughputMPS == 0 && n.Coexistence {
+			num.ThroughputMPS = ratelimit.CoexistenceThroughputMPS
+		}
 		if n.AccessToken != "" {
 			c, cache, err := newWhatsAppClient(cfg, n, res, st, log, upstream)
 			if err != nil {
@@ -301,6 +306,8 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 		OutsideWindow:   policy,
 		Template:        bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language},
 		OptOutKeywords:  cfg.OptOut.Keywords,
+		Governor:        ratelimit.NewWhatsApp(ratelimit.NewBucket(st, nil), st, metrics),
+		MessagingLimit:  cfg.WhatsApp.MessagingLimit,
 		ReadBackWait:    cfg.WhatsApp.ReadbackWait.Duration(),
 		StatusTagPrefix: cfg.Statuses.TagPrefix,
 		Logger:          log, Metrics: metrics,
@@ -321,4 +328,29 @@ func numberHelpdesk(cfg *config.Config, n config.Number) string {
 		}
 	}
 	return ""
+}
+
+// readMessagingLimit sets the engine's messaging limit to the tier Meta
+// reports for the first number with an access token, when
+// whatsapp.messaging_limit is not set (none is kept when it cannot be read).
+func readMessagingLimit(eng *bridge.Engine, cfg *config.Config, log *slog.Logger) {
+	if cfg.WhatsApp.MessagingLimit > 0 {
+		return
+	}
+	for _, n := range eng.Numbers() {
+		if n.Client == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		info, err := n.Client.PhoneNumberInfo(ctx)
+		cancel()
+		if err != nil {
+			log.Warn("messaging limit not read; none is kept (set whatsapp.messaging_limit)", "phone_number_id", n.PhoneNumberID, slog.Any("error", err))
+			return
+		}
+		limit := ratelimit.TierLimit(info.MessagingLimit)
+		log.Info("messaging limit read from the number", "phone_number_id", n.PhoneNumberID, "tier", info.MessagingLimit, "limit", limit)
+		eng.SetMessagingLimit(limit)
+		return
+	}
 }

@@ -1,0 +1,195 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskbridge/deskbridge/bridge"
+	"github.com/deskbridge/deskbridge/ratelimit"
+	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
+	"github.com/deskbridge/deskbridge/store"
+)
+
+// codeCounter counts Cloud API answers carrying an error code.
+type codeCounter struct {
+	mu    sync.Mutex
+	codes map[string]int
+}
+
+func (c *codeCounter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		body := rec.Body.Bytes()
+		_, _ = w.Write(body)
+		for _, code := range []string{"130429", "131056"} {
+			if bytes.Contains(body, []byte(`"code":`+code)) {
+				c.mu.Lock()
+				c.codes[code]++
+				c.mu.Unlock()
+			}
+		}
+	})
+}
+
+func (c *codeCounter) count(code string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.codes[code]
+}
+
+// customers writes once from n customers and returns their tickets by
+// customer number.
+func customers(t *testing.T, r *rig, n int) map[string]int64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for c := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, _, err := r.wa.Inbound(context.Background(), sbwhatsapp.InboundParams{From: customer(c), Name: fmt.Sprint("C", c), Text: "hi"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	r.settle()
+	out := map[string]int64{}
+	for _, tk := range r.tickets() {
+		var c int
+		if _, err := fmt.Sscanf(tk.Subject, "WhatsApp: C%d", &c); err != nil {
+			t.Fatalf("subject %q", tk.Subject)
+		}
+		out[customer(c)] = tk.ID
+	}
+	if len(out) != n {
+		t.Fatalf("%d tickets, want %d", len(out), n)
+	}
+	return out
+}
+
+func TestThroughputIsUsedNotExceeded(t *testing.T) {
+	t.Parallel()
+	const mps, n = 20, 120
+	cc := &codeCounter{codes: map[string]int{}}
+	r := newRig(t, store.SQLite, withGovernor(mps, ratelimit.Rule{}), withWrappers(nil, cc.wrap),
+		func(c *rigConfig) { c.workers = 32 })
+	if _, err := r.wa.SetLimits(sbwhatsapp.Limits{ThroughputMPS: mps}); err != nil {
+		t.Fatal(err)
+	}
+	tickets := customers(t, r, n)
+	for _, id := range tickets {
+		r.reply(id, "update")
+	}
+	r.settle()
+	var first, last time.Time
+	for to := range tickets {
+		th := r.thread(to)
+		if len(th) != 1 {
+			t.Fatalf("%s got %d messages, want 1", to, len(th))
+		}
+		if first.IsZero() || th[0].Time.Before(first) {
+			first = th[0].Time
+		}
+		if th[0].Time.After(last) {
+			last = th[0].Time
+		}
+	}
+	rate := float64(n-1) / last.Sub(first).Seconds()
+	t.Logf("%d sends at %.1f/s (limit %d), %d × 130429", n, rate, mps, cc.count("130429"))
+	if cc.count("130429") != 0 {
+		t.Errorf("%d sends refused with 130429", cc.count("130429"))
+	}
+	if rate > float64(mps)*1.1 {
+		t.Errorf("achieved %.1f/s, over the limit %d", rate, mps)
+	}
+}
+
+func TestPairRateKeepsOrder(t *testing.T) {
+	t.Parallel()
+	cc := &codeCounter{codes: map[string]int{}}
+	r := newRig(t, store.SQLite, withGovernor(80, ratelimit.Rule{Rate: 4, Burst: 1}), withWrappers(nil, cc.wrap))
+	if _, err := r.wa.SetLimits(sbwhatsapp.Limits{PairLimit: 5, PairWindow: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	tk := r.tickets()[0].ID
+	for i := range 20 {
+		r.reply(tk, fmt.Sprint("reply ", i))
+	}
+	r.settle()
+	th := r.thread(ana)
+	var got []string
+	for _, m := range th {
+		got = append(got, sentText(t, m))
+	}
+	want := make([]string, 20)
+	for i := range want {
+		want[i] = fmt.Sprint("reply ", i)
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("thread = %q, want all 20 in order", got)
+	}
+	if c := cc.count("131056"); c > 1 {
+		t.Errorf("%d × 131056, want at most 1", c)
+	}
+}
+
+func TestMessagingLimitHoldsAndReleases(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite, withGovernor(80, ratelimit.Rule{}), withEngine(func(o *bridge.Options) {
+		o.OutsideWindow = "template"
+		o.Template = bridge.Template{Name: "hello_world", Language: "en_US"}
+		o.MessagingLimit = 3
+		o.TierRecheck = 100 * time.Millisecond
+	}))
+	tickets := customers(t, r, 4)
+	r.clock.Advance(25 * time.Hour) // every window is closed
+	for _, id := range tickets {
+		r.reply(id, "news")
+	}
+	waitFor(t, "three templates and one hold", func() bool {
+		n, held := 0, 0
+		for to, id := range tickets {
+			n += len(r.thread(to))
+			tk, _ := r.zd.TicketDump(id)
+			for _, b := range notes(tk) {
+				if strings.Contains(b, "messaging limit") {
+					held++
+				}
+			}
+		}
+		return n == 3 && held == 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	total := 0
+	for to := range tickets {
+		total += len(r.thread(to))
+	}
+	if total != 3 {
+		t.Fatalf("%d templates sent over a limit of 3", total)
+	}
+	r.clock.Advance(24 * time.Hour) // the window rolls
+	waitFor(t, "the held template", func() bool {
+		total := 0
+		for to := range tickets {
+			total += len(r.thread(to))
+		}
+		return total == 4
+	})
+}
