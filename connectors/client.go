@@ -41,6 +41,11 @@ type ClientConfig struct {
 	// RequestsPerSecond and Burst set the account's limiter (0: unlimited).
 	RequestsPerSecond float64
 	Burst             int
+	// Gate, when set, is waited on before every request after the limiter:
+	// a budget shared with other processes (replicas on one database). An
+	// error it returns is returned as is (a *ratelimit.Throttled snoozes
+	// the event).
+	Gate func(ctx context.Context) error
 	// Timeout bounds one attempt (default 30s).
 	Timeout time.Duration
 	// RetryMax is the number of quick retries (default 1, at most 2); the
@@ -191,6 +196,11 @@ type idempotentKey struct{}
 func (c *Client) Do(ctx context.Context, op string, req *Request) (*Response, error) {
 	if err := c.limiter.Wait(ctx); err != nil {
 		return nil, &Error{Kind: Retryable, Vendor: c.cfg.Vendor, Op: op, Err: err}
+	}
+	if c.cfg.Gate != nil {
+		if err := c.cfg.Gate(ctx); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	resp, err := c.breaker.Execute(func() (*Response, error) { return c.do(ctx, op, req) })

@@ -119,7 +119,8 @@ func helpdeskNames(cfg *config.Config) []string {
 
 // newHelpdesk builds the connector of a configured helpdesk. Secrets are
 // resolved on every request, so a rotated value is used without a restart.
-func newHelpdesk(cfg *config.Config, name string, res *secrets.Resolver, log *slog.Logger, metrics *connectors.Metrics) (connectors.Helpdesk, error) {
+func newHelpdesk(cfg *config.Config, name string, res *secrets.Resolver, log *slog.Logger, metrics *connectors.Metrics,
+	opts ...func(*zendesk.Config)) (connectors.Helpdesk, error) {
 	h := cfg.Helpdesks[name]
 	secret := func(s config.Secret) zendesk.TokenFunc {
 		if s == "" {
@@ -148,13 +149,17 @@ func newHelpdesk(cfg *config.Config, name string, res *secrets.Resolver, log *sl
 			}
 			ids[i] = n
 		}
-		c, err := zendesk.New(zendesk.Config{
+		zc := zendesk.Config{
 			Name: name, BaseURL: h.BaseURL, Email: h.Email,
 			APIToken: secret(h.APIToken), OAuthToken: secret(h.OAuthToken),
 			RequestsPerMinute: h.RequestsPerMinute,
 			BrandID:           ids[0], GroupID: ids[1], FormID: ids[2],
 			Metrics: metrics, Logger: log,
-		})
+		}
+		for _, o := range opts {
+			o(&zc)
+		}
+		c, err := zendesk.New(zc)
 		if err != nil {
 			return nil, fmt.Errorf("helpdesks.%s: %w", name, err)
 		}

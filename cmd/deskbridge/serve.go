@@ -279,7 +279,7 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 			}
 		}
 		if num.Helpdesk != "" && helpdesks[num.Helpdesk] == nil {
-			hd, err := newHelpdesk(cfg, num.Helpdesk, res, log, upstream)
+			hd, err := newHelpdesk(cfg, num.Helpdesk, res, log, upstream, sharedBudget(st, num.Helpdesk, cfg, metrics))
 			if err != nil {
 				return nil, nil, &userError{"deskbridge: " + err.Error()}
 			}
@@ -352,5 +352,26 @@ func readMessagingLimit(eng *bridge.Engine, cfg *config.Config, log *slog.Logger
 		log.Info("messaging limit read from the number", "phone_number_id", n.PhoneNumberID, "tier", info.MessagingLimit, "limit", limit)
 		eng.SetMessagingLimit(limit)
 		return
+	}
+}
+
+// sharedBudget makes replicas on one PostgreSQL database share a helpdesk
+// account's request budget (requests_per_minute, else the vendor's
+// default): every API request takes a slot of one bucket in the database.
+// With SQLite (one process) the connector's own limiter is the budget.
+func sharedBudget(st *store.Store, name string, cfg *config.Config, metrics *telemetry.Metrics) func(*zendesk.Config) {
+	return func(zc *zendesk.Config) {
+		if st.Kind() != store.Postgres {
+			return
+		}
+		rpm := cfg.Helpdesks[name].RequestsPerMinute
+		if rpm <= 0 {
+			rpm = zendesk.DefaultRequestsPerMinute
+		}
+		rule := ratelimit.Rule{Rate: float64(rpm) / 60, Burst: max(1, rpm/60)}
+		bucket := ratelimit.NewBucket(st, nil)
+		zc.Gate = func(ctx context.Context) error {
+			return ratelimit.Wait(ctx, bucket, "helpdesk:"+name, rule, 30*time.Second, "helpdesk", "helpdesk_budget", metrics)
+		}
 	}
 }

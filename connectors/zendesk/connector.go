@@ -81,6 +81,9 @@ type Config struct {
 	// DefaultRequestsPerMinute). Zendesk's rate-limit headers slow it down
 	// further when the remaining quota runs low.
 	RequestsPerMinute int
+	// Gate, when set, is waited on before every API request: the account
+	// budget shared by replicas (see connectors.ClientConfig.Gate).
+	Gate func(ctx context.Context) error
 	// BrandID, GroupID and FormID are defaults for new tickets (0: none);
 	// CreateTicketParams override them.
 	BrandID, GroupID, FormID int64
@@ -193,7 +196,7 @@ func New(cfg Config) (*Client, error) {
 	api := connectors.ClientConfig{
 		Vendor: vendor, Account: cfg.Name, BaseURL: cfg.BaseURL,
 		Auth: c.auth, Classify: c.classify,
-		RequestsPerSecond: perSecond, Burst: burst,
+		RequestsPerSecond: perSecond, Burst: burst, Gate: cfg.Gate,
 		Transport: cfg.Transport, Metrics: cfg.Metrics, Logger: cfg.Logger,
 	}
 	// Uploads carry up to MaxAttachmentBytes: a long timeout, and no
