@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +193,76 @@ func TestMessagingLimitHoldsAndReleases(t *testing.T) {
 		}
 		return total == 4
 	})
+}
+
+// Under inbound load beyond the account's budget, the Zendesk client uses
+// the budget without being refused.
+func TestHelpdeskBudgetUsedNotExceeded(t *testing.T) {
+	t.Parallel()
+	const rpm = 600 // 10 requests a second
+	var calls, refused atomic.Int64
+	var mu sync.Mutex
+	var first, last time.Time
+	count := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/_sandbox") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			calls.Add(1)
+			if rec.Code == http.StatusTooManyRequests {
+				refused.Add(1)
+			}
+			mu.Lock()
+			if first.IsZero() {
+				first = time.Now()
+			}
+			last = time.Now()
+			mu.Unlock()
+		})
+	}
+	r := newRig(t, store.SQLite, withWrappers(count, nil), func(c *rigConfig) {
+		c.zendesk.RequestsPerMinute = rpm
+		c.helpdeskRPM = rpm
+		c.workers = 16
+	})
+	// 40 customers write 3 messages each, one a second apart: more work
+	// than the budget allows, for several seconds.
+	var wg sync.WaitGroup
+	for c := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3 {
+				if _, _, err := r.wa.Inbound(context.Background(), sbwhatsapp.InboundParams{From: customer(c),
+					Name: fmt.Sprint("C", c), Text: fmt.Sprint("m", i)}); err != nil {
+					t.Error(err)
+				}
+				time.Sleep(time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+	r.settle()
+	mu.Lock()
+	span := last.Sub(first)
+	mu.Unlock()
+	rate := float64(calls.Load()-1) / span.Seconds()
+	t.Logf("%d requests in %v: %.1f/s for a budget of %.1f/s, %d × 429", calls.Load(), span.Round(time.Millisecond), rate, float64(rpm)/60, refused.Load())
+	if refused.Load() != 0 {
+		t.Errorf("%d requests refused with 429", refused.Load())
+	}
+	if max := float64(rpm)/60*span.Seconds() + rpm/20 + 1; float64(calls.Load()) > max {
+		t.Errorf("%d requests, over the budget plus its burst (%.0f)", calls.Load(), max)
+	}
+	if rate < 0.9*float64(rpm)/60 {
+		t.Errorf("used %.1f/s of a %.1f/s budget while work was waiting", rate, float64(rpm)/60)
+	}
 }

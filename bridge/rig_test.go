@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +66,8 @@ type rigConfig struct {
 	governed bool
 	mps      int
 	pair     ratelimit.Rule
+	// helpdeskRPM is the Zendesk client's budget (0: plenty).
+	helpdeskRPM int
 }
 
 // withGovernor paces WhatsApp sends.
@@ -139,7 +142,7 @@ func newRig(t testing.TB, kind store.Kind, opts ...rigOption) *rig {
 	var err error
 	r.zc, err = zendesk.New(zendesk.Config{Name: "support", BaseURL: zdSrv.URL, Email: "bot@acme.test",
 		APIToken: func(context.Context) (string, error) { return "zd-token", nil }, Now: r.clock.Now,
-		MaxAttachmentBytes: rc.maxAttachment, RequestsPerMinute: 100000})
+		MaxAttachmentBytes: rc.maxAttachment, RequestsPerMinute: cmp.Or(rc.helpdeskRPM, 100000)})
 	if err != nil {
 		t.Fatal(err)
 	}
