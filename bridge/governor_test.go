@@ -259,8 +259,8 @@ func TestHelpdeskBudgetUsedNotExceeded(t *testing.T) {
 	if refused.Load() != 0 {
 		t.Errorf("%d requests refused with 429", refused.Load())
 	}
-	if max := float64(rpm)/60*span.Seconds() + rpm/20 + 1; float64(calls.Load()) > max {
-		t.Errorf("%d requests, over the budget plus its burst (%.0f)", calls.Load(), max)
+	if ceiling := float64(rpm)/60*span.Seconds() + rpm/20 + 1; float64(calls.Load()) > ceiling {
+		t.Errorf("%d requests, over the budget plus its burst (%.0f)", calls.Load(), ceiling)
 	}
 	if rate < 0.9*float64(rpm)/60 {
 		t.Errorf("used %.1f/s of a %.1f/s budget while work was waiting", rate, float64(rpm)/60)
