@@ -62,6 +62,9 @@ type Options struct {
 	// MessagingLimit is the unique customers business-initiated messages
 	// may reach in 24 hours per portfolio (0: no limit kept).
 	MessagingLimit int
+	// MessagingLimitFixed keeps MessagingLimit as configured: webhooks
+	// reporting a new tier do not change it.
+	MessagingLimitFixed bool
 	// TierRecheck is the longest a reply held by the messaging limit
 	// sleeps before looking again (1m).
 	TierRecheck time.Duration
@@ -109,6 +112,7 @@ type Engine struct {
 	optOut    map[string]bool
 	mapper    *mapping.Mapper
 	tierLimit atomic.Int64
+	mps       map[string]*atomic.Int64 // throughput per number (0: default)
 }
 
 // SetMessagingLimit changes the messaging limit kept from now on (for
@@ -155,9 +159,12 @@ func NewEngine(opt Options) *Engine {
 	}
 	e := &Engine{opt: opt, log: opt.Logger.With("component", "engine"), st: opt.Store,
 		numbers: map[string]*Number{}, templates: opt.Templates, optOut: map[string]bool{}, mapper: opt.Mapper}
+	e.mps = map[string]*atomic.Int64{}
 	for i := range opt.Numbers {
 		n := opt.Numbers[i]
 		e.numbers[n.PhoneNumberID] = &n
+		e.mps[n.PhoneNumberID] = new(atomic.Int64)
+		e.mps[n.PhoneNumberID].Store(int64(n.ThroughputMPS))
 	}
 	e.SetMessagingLimit(opt.MessagingLimit)
 	for _, k := range opt.OptOutKeywords {
@@ -231,6 +238,8 @@ func (e *Engine) handleOther(ctx context.Context, ev *store.Event, wev *whatsapp
 		if err := e.templates.HandleStatusUpdate(ctx, wev.WABAID, wev.Raw); err != nil {
 			return fmt.Errorf("bridge: event %d: %w", ev.ID, err)
 		}
+	case "phone_number_quality_update", "business_capability_update":
+		e.applyLimits(ctx, wev)
 	case "user_preferences":
 		if err := e.handlePreferences(ctx, wev); err != nil {
 			return fmt.Errorf("bridge: event %d: %w", ev.ID, err)

@@ -249,7 +249,7 @@ func (e *Engine) sendPart(ctx context.Context, o *outbound, part string, p *what
 	}
 	p.CallbackData = cb
 	if g := e.opt.Governor; g != nil {
-		if err := g.Send(ctx, o.n.PhoneNumberID, o.n.ThroughputMPS, o.recipient()); err != nil {
+		if err := g.Send(ctx, o.n.PhoneNumberID, e.throughput(o.n), o.recipient()); err != nil {
 			return err // a long wait snoozes the reply; order is kept
 		}
 	}

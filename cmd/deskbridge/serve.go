@@ -303,14 +303,15 @@ func newEngine(cfg *config.Config, res *secrets.Resolver, st *store.Store, log *
 	eng := bridge.NewEngine(bridge.Options{
 		Store: st, Numbers: numbers, Helpdesks: helpdesks, Templates: templates, Mapper: mapper,
 		Window: cfg.Threading.Window.Duration(), ReopenSolved: reopen, CoalesceMax: cfg.Threading.CoalesceMax, TimeZone: tz,
-		OutsideWindow:   policy,
-		Template:        bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language},
-		OptOutKeywords:  cfg.OptOut.Keywords,
-		Governor:        ratelimit.NewWhatsApp(ratelimit.NewBucket(st, nil), st, metrics),
-		MessagingLimit:  cfg.WhatsApp.MessagingLimit,
-		ReadBackWait:    cfg.WhatsApp.ReadbackWait.Duration(),
-		StatusTagPrefix: cfg.Statuses.TagPrefix,
-		Logger:          log, Metrics: metrics,
+		OutsideWindow:       policy,
+		Template:            bridge.Template{Name: cfg.OutsideWindow.Template.Name, Language: cfg.OutsideWindow.Template.Language},
+		OptOutKeywords:      cfg.OptOut.Keywords,
+		Governor:            ratelimit.NewWhatsApp(ratelimit.NewBucket(st, nil), st, metrics),
+		MessagingLimit:      cfg.WhatsApp.MessagingLimit,
+		MessagingLimitFixed: cfg.WhatsApp.MessagingLimit > 0,
+		ReadBackWait:        cfg.WhatsApp.ReadbackWait.Duration(),
+		StatusTagPrefix:     cfg.Statuses.TagPrefix,
+		Logger:              log, Metrics: metrics,
 	})
 	return eng, templates, nil
 }
