@@ -15,6 +15,7 @@ import (
 	"github.com/deskbridge/deskbridge/bridge"
 	"github.com/deskbridge/deskbridge/ratelimit"
 	sbwhatsapp "github.com/deskbridge/deskbridge/sandbox/whatsapp"
+	sbzendesk "github.com/deskbridge/deskbridge/sandbox/zendesk"
 	"github.com/deskbridge/deskbridge/store"
 )
 
@@ -52,7 +53,7 @@ func (c *codeCounter) count(code string) int {
 
 // customers writes once from n customers and returns their tickets by
 // customer number.
-func customers(t *testing.T, r *rig, n int) map[string]int64 {
+func customers(t testing.TB, r *rig, n int) map[string]int64 {
 	t.Helper()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -265,4 +266,8 @@ func TestHelpdeskBudgetUsedNotExceeded(t *testing.T) {
 	if rate < 0.9*float64(rpm)/60 {
 		t.Errorf("used %.1f/s of a %.1f/s budget while work was waiting", rate, float64(rpm)/60)
 	}
+}
+
+func replyParams(ticket int64, body string) sbzendesk.ReplyParams {
+	return sbzendesk.ReplyParams{TicketID: ticket, Body: body}
 }

@@ -284,9 +284,9 @@ ALTER TABLE effects ADD COLUMN batch TEXT NOT NULL DEFAULT '';
 CREATE INDEX effects_batch ON effects (source, target, batch);`,
 	},
 	{
-		version:  5,
-		name:     "rate governors: shared buckets, messaging-tier recipients",
-		sqlite:   `
+		version: 5,
+		name:    "rate governors: shared buckets, messaging-tier recipients",
+		sqlite: `
 CREATE TABLE rate_buckets (
 	key    TEXT   PRIMARY KEY,
 	tat_ms INTEGER NOT NULL
