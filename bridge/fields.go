@@ -141,16 +141,23 @@ func (e *Engine) createTicket(ctx context.Context, in *inbound, p *connectors.Cr
 	return res, nil
 }
 
-// templateParams fills the template's parameters from the reply, through
-// the mapping (outside_window.template.params).
-func (e *Engine) templateVars(o *outbound) *mapping.Vars {
+// templateVars are the mapping variables of a reply outside the window:
+// the ticket (as read from the helpdesk when st is set), the comment, the
+// customer.
+func (e *Engine) templateVars(o *outbound, st *connectors.TicketState) *mapping.Vars {
 	c := o.chat
+	ticket := &mapping.Ticket{ID: o.ticket.ID, Status: c.TicketStatus, RequesterName: c.Name}
+	if st != nil {
+		ticket.Status, ticket.Subject, ticket.Priority, ticket.Type = string(st.Status), st.Subject, st.Priority, st.Type
+		ticket.Tags, ticket.Group, ticket.Brand, ticket.Form = st.Tags, st.GroupID, st.BrandID, st.FormID
+		ticket.CustomFields = st.CustomFields
+	}
 	return &mapping.Vars{
 		Contact: mapping.Contact{Name: c.Name, WAID: c.WAID, UserID: c.UserID, Phone: phoneOf(c), FirstSeen: c.CreatedAt},
 		Number:  mapping.Number{PhoneNumberID: o.n.PhoneNumberID, Display: o.n.Display, Label: o.n.Label},
 		Conversation: mapping.Conversation{TicketID: o.ticket.ID, LastActivity: c.LastActivity,
 			WindowOpen: false},
-		Ticket:  &mapping.Ticket{ID: o.ticket.ID, Status: c.TicketStatus, RequesterName: c.Name},
+		Ticket:  ticket,
 		Comment: &mapping.Comment{ID: o.comment.Ref.ID, Body: o.comment.Body, CreatedAt: o.comment.CreatedAt},
 	}
 }

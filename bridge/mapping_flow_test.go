@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -138,4 +139,25 @@ contact:
 		return
 	}
 	t.Fatal("no end user created")
+}
+
+func TestTemplateParamsSeeTheTicket(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.SQLite,
+		withMapping(t, ``, config.TemplateConfig{Name: "reengage", Language: "en_US", Params: []string{"ticket.subject + ' #' + ticket.id"}}),
+		withEngine(func(o *bridge.Options) {
+			o.OutsideWindow = "template"
+			o.Template = bridge.Template{Name: "reengage", Language: "en_US"}
+		}))
+	r.say(ana, "Ana", "hola")
+	r.settle()
+	tk := r.tickets()[0]
+	r.clock.Advance(30 * time.Hour)
+	r.reply(tk.ID, "late")
+	r.settle()
+	th := r.thread(ana)
+	want := fmt.Sprintf(`"text":"WhatsApp: Ana #%d"`, tk.ID)
+	if len(th) != 1 || !strings.Contains(string(th[0].Request), want) {
+		t.Fatalf("thread = %+v, want a parameter %s", th, want)
+	}
 }

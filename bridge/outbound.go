@@ -353,7 +353,10 @@ func (e *Engine) outsideWindow(ctx context.Context, o *outbound, code string) er
 			". The policy (outside_window.policy: note) sends nothing; the customer must write first, or use an approved template.")
 	}
 	t := e.opt.Template
-	params, err := e.templateParams(o)
+	params, err := e.templateParams(ctx, o)
+	if err != nil && !errors.Is(err, errTemplateParams) {
+		return err // the ticket could not be read yet
+	}
 	if err != nil {
 		e.count(func(m *telemetry.Metrics) { m.WindowClosed.WithLabelValues("note").Inc() })
 		return e.notSent(ctx, o, "template_rejected", fmt.Sprintf("This reply was not sent to WhatsApp: %s, and the template %q (%s) could not be filled: %v.",
@@ -418,8 +421,19 @@ func (e *Engine) admitTemplate(ctx context.Context, o *outbound) error {
 // templateParams fills the template's body parameters from the reply
 // through the mapping; a parameter that cannot be computed is an error
 // (WhatsApp refuses empty parameters).
-func (e *Engine) templateParams(o *outbound) ([]whatsapp.TemplateParam, error) {
-	vals, err := e.mapper.TemplateParams(e.templateVars(o))
+func (e *Engine) templateParams(ctx context.Context, o *outbound) ([]whatsapp.TemplateParam, error) {
+	// The ticket's fields (subject, tags, custom fields…) are read only
+	// here, where a template needs them; without them the parameters see
+	// the id, status and requester.
+	st, err := o.hd.Ticket(ctx, o.ticket)
+	if err != nil {
+		if connectors.IsRetryable(err) {
+			return nil, err
+		}
+		o.log.WarnContext(ctx, "ticket not read for the template parameters", slog.Any("error", err))
+		st = nil
+	}
+	vals, err := e.mapper.TemplateParams(e.templateVars(o, st))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errTemplateParams, err)
 	}

@@ -176,6 +176,12 @@ type TicketState struct {
 	Status      TicketStatus
 	RequesterID string
 	UpdatedAt   time.Time
+	// The ticket's fields, for mapping expressions ("" or nil when the
+	// vendor has none).
+	Subject, Priority, Type  string
+	Tags                     []string
+	GroupID, BrandID, FormID string
+	CustomFields             map[string]any // field id → value
 }
 
 // Comment is a ticket comment as read back from the vendor.
@@ -263,4 +269,53 @@ type TagParams struct {
 	Ticket TicketRef
 	Add    []string
 	Remove []string
+}
+
+// SchemaReader lists what a helpdesk account has that a mapping refers to
+// by the vendor's ids (ticket and contact fields, groups, brands, ticket
+// forms), for checking a configuration against the live account
+// (`deskbridge config validate --online`). It reads every page of each
+// list; errors are *Error as for Helpdesk.
+type SchemaReader interface {
+	Schema(ctx context.Context) (*Schema, error)
+}
+
+// Schema is what SchemaReader reads. Lists keep the vendor's order.
+type Schema struct {
+	TicketFields []Field   // system and custom ticket fields
+	UserFields   []Field   // custom contact (user) fields
+	Groups       []NamedID // agent groups
+	Brands       []NamedID // brands
+	Forms        []NamedID // ticket forms
+}
+
+// Field is a ticket or contact field of a helpdesk account.
+type Field struct {
+	// ID is the vendor's id: the key of mapping.ticket.custom_fields for
+	// ticket fields (Zendesk's numeric field id).
+	ID string
+	// Key is the name a contact field is written under (Zendesk's user
+	// field key: the key of mapping.contact.fields); "" for ticket fields.
+	Key   string
+	Title string
+	// Type is the vendor's field type, such as Zendesk's text, textarea,
+	// checkbox, date, integer, decimal, regexp, tagger (drop-down),
+	// dropdown, multiselect or lookup, or a system type (subject,
+	// priority, tickettype…).
+	Type string
+	// Options are the values a drop-down or multi-select accepts (Zendesk:
+	// each option's value, its tag), or those of a system field such as
+	// priority; nil for other fields.
+	Options []string
+	Active  bool
+	// System marks a built-in field (Zendesk's subject, status, priority…):
+	// custom field values cannot set it.
+	System bool
+}
+
+// NamedID is a group, brand or ticket form: its vendor id and name.
+type NamedID struct {
+	ID, Name string
+	// Active is false for an inactive or deleted record.
+	Active bool
 }

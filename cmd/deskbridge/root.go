@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default: $DESKBRIDGE_CONFIG)")
 	root.AddCommand(newServeCmd(), newConfigCmd(), newStatusCmd(), newVersionCmd(), newSendCmd(), newTemplatesCmd(), newSandboxCmd(), newHelpdeskCmd())
+	root.AddCommand(newMappingCmd())
 	return root
 }
 

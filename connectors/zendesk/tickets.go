@@ -277,8 +277,18 @@ func (c *Client) Ticket(ctx context.Context, ref connectors.TicketRef) (*connect
 	if err := c.get(ctx, op, "/api/v2/tickets/"+ref.ID+".json", nil, &out); err != nil {
 		return nil, err
 	}
-	st := &connectors.TicketState{Ticket: c.ticketRef(ref.ID), Status: connectors.TicketStatus(out.Ticket.Status),
-		RequesterID: string(out.Ticket.RequesterID), UpdatedAt: out.Ticket.UpdatedAt.Time}
+	t := out.Ticket
+	st := &connectors.TicketState{Ticket: c.ticketRef(ref.ID), Status: connectors.TicketStatus(t.Status),
+		RequesterID: string(t.RequesterID), UpdatedAt: t.UpdatedAt.Time, Subject: t.Subject, Priority: t.Priority,
+		Type: t.Type, Tags: t.Tags, GroupID: string(t.GroupID), BrandID: string(t.BrandID), FormID: string(t.TicketFormID)}
+	for _, f := range t.CustomFields {
+		if f.Value != nil {
+			if st.CustomFields == nil {
+				st.CustomFields = map[string]any{}
+			}
+			st.CustomFields[string(f.ID)] = f.Value
+		}
+	}
 	if st.Status == connectors.TicketClosed {
 		c.closed.add(ref.ID)
 	}

@@ -180,10 +180,21 @@ type ticketRequest struct {
 
 // wireTicket is a ticket (TicketObject).
 type wireTicket struct {
-	ID          flexID   `json:"id"`
-	Status      string   `json:"status"`
-	RequesterID flexID   `json:"requester_id"`
-	UpdatedAt   flexTime `json:"updated_at"`
+	ID           flexID   `json:"id"`
+	Status       string   `json:"status"`
+	RequesterID  flexID   `json:"requester_id"`
+	UpdatedAt    flexTime `json:"updated_at"`
+	Subject      string   `json:"subject"`
+	Priority     string   `json:"priority"`
+	Type         string   `json:"type"`
+	Tags         []string `json:"tags"`
+	GroupID      flexID   `json:"group_id"`
+	BrandID      flexID   `json:"brand_id"`
+	TicketFormID flexID   `json:"ticket_form_id"`
+	CustomFields []struct {
+		ID    flexID `json:"id"`
+		Value any    `json:"value"`
+	} `json:"custom_fields"`
 }
 
 // wireAuditEvent is one event of a ticket audit; a "Comment" event's id is

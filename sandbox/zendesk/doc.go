@@ -37,6 +37,9 @@
 //	GET|POST /api/v2/webhooks; GET|PUT|PATCH|DELETE /webhooks/{id}
 //	GET|POST /api/v2/webhooks/{id}/signing_secret            200 show / 201 reset
 //	GET|POST /api/v2/triggers; GET|PUT|DELETE /triggers/{id}
+//	GET  /api/v2/ticket_fields                              every field, or cursor pages (page[size]) in id order
+//	GET  /api/v2/user_fields, /groups, /brands              cursor (page[size]) or offset pages
+//	GET  /api/v2/ticket_forms[?active=]                     every form (not paginated)
 //
 // # Behaviour
 //
@@ -78,6 +81,17 @@
 // Uploads: tokens live 60 minutes on the fake clock; files over 50 MB are
 // 413. Upload tokens in comment.uploads attach their files; unknown or
 // expired tokens are skipped, as Zendesk does.
+//
+// Schema: the account starts with Zendesk's system ticket fields (subject,
+// description, status, tickettype, priority, group, assignee; status,
+// tickettype and priority list their values in system_field_options), the
+// group "Support",
+// the brand "Sandbox" and the "Default Ticket Form" (BuiltinGroupID,
+// BuiltinBrandID, BuiltinFormID). Options.TicketFields, UserFields, Groups,
+// Brands and TicketForms add to them, as do AddTicketField, AddUserField,
+// AddGroup, AddBrand and AddTicketForm and their control routes. Drop-down
+// (tagger, dropdown) and multiselect options are answered in
+// custom_field_options. Ticket writes are not checked against the schema.
 //
 // Rate limit: a token bucket of RequestsPerMinute per account; every API
 // response carries X-Rate-Limit, X-Rate-Limit-Remaining, ratelimit-limit,
@@ -125,5 +139,7 @@
 // WebhookMaxAttempts; Flush waits for the queue, Deliveries lists them.
 //
 // The control API under /_sandbox/ (no credentials) mirrors the Go
-// methods; see control_http.go for its routes.
+// methods; see control_http.go for its routes, and fields.go for those
+// that add ticket fields, user fields, groups, brands and ticket forms
+// (POST /_sandbox/ticket_fields, user_fields, groups, brands, ticket_forms).
 package zendesk

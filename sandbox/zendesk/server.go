@@ -89,6 +89,15 @@ type Options struct {
 	WebhookRetryBackoff time.Duration
 	// Logger receives diagnostics (default: discarded).
 	Logger *slog.Logger
+
+	// TicketFields, UserFields, Groups, Brands and TicketForms are added
+	// to the account's built-in schema (see fields.go) at start and after
+	// Reset, in order; an invalid one is logged and skipped.
+	TicketFields []TicketField
+	UserFields   []UserField
+	Groups       []Group
+	Brands       []Brand
+	TicketForms  []TicketForm
 }
 
 // Limits are the account limits that SetLimits changes at run time.
@@ -132,6 +141,7 @@ type Server struct {
 	triggers    map[int64]*trigger
 	idem        map[string]*idemEntry
 	userUpdates map[int64]window
+	schema      schemaState
 }
 
 // New returns a Server for opts.
@@ -189,13 +199,16 @@ func (s *Server) resetLocked() {
 		Verified: true, builtin: true, CreatedAt: now, UpdatedAt: now}, now)
 	s.addUserLocked(&user{ID: defaultAgentID, Name: DefaultAgentName, Email: "agent@sandbox.invalid", Role: roleAgent,
 		Verified: true, builtin: true, CreatedAt: now, UpdatedAt: now}, now)
+	s.resetSchemaLocked()
 }
 
 // Reset drops every user (but the API user and the built-in agent), ticket,
 // upload, webhook, trigger, idempotency key and queued webhook delivery,
-// restores the limits given in Options, un-revokes the credentials and sets
-// the fake clock back to the base clock. Ids start again from the same
-// values, so a reset fake hands out the same ids.
+// restores the limits given in Options and the schema (the built-in ticket
+// fields, group, brand and form plus those of Options; see fields.go),
+// un-revokes the credentials and sets the fake clock back to the base
+// clock. Ids start again from the same values, so a reset fake hands out
+// the same ids.
 func (s *Server) Reset() {
 	s.clock.Reset()
 	s.em.reset()
@@ -282,7 +295,9 @@ func (c *call) fail(e *apiError)       { writeError(c.w, e) }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/_sandbox" || strings.HasPrefix(p, "/_sandbox/") {
-		s.serveControl(w, r)
+		if !s.serveSchemaControl(w, r) {
+			s.serveControl(w, r)
+		}
 		return
 	}
 	c := &call{w: w, r: r, base: s.baseFor(r)}
@@ -360,6 +375,8 @@ func (s *Server) route(c *call, segs []string) {
 		ok = s.routeWebhooks(c, m, rest[1:])
 	case "triggers":
 		ok = s.routeTriggers(c, m, rest[1:])
+	case "ticket_fields", "user_fields", "groups", "brands", "ticket_forms":
+		ok = s.routeSchema(c, m, rest[0], rest[1:])
 	}
 	if !ok {
 		c.fail(errInvalidEndpoint())
