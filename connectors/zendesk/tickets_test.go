@@ -339,7 +339,9 @@ func TestTicketState(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := connectors.TicketState{Ticket: connectors.TicketRef{Vendor: "zendesk", Account: "acme", ID: "2"},
-		Status: connectors.TicketSolved, RequesterID: "377922500012", UpdatedAt: time.Date(2019, 6, 5, 1, 13, 24, 0, time.UTC)}
+		Status: connectors.TicketSolved, RequesterID: "377922500012", UpdatedAt: time.Date(2019, 6, 5, 1, 13, 24, 0, time.UTC),
+		Subject: "Mail to create fixture ticket for testing", Tags: []string{},
+		GroupID: "360004077472", BrandID: "360002256672", FormID: "360000389592"}
 	if !reflect.DeepEqual(*st, want) {
 		t.Errorf("state = %+v\nwant    %+v", *st, want)
 	}
