@@ -61,7 +61,7 @@ type Config struct {
 // StoreConfig selects the database.
 type StoreConfig struct {
 	URL          string `yaml:"url" default:"sqlite://deskbridge.db" desc:"sqlite://path (embedded) or postgres://user:pass@host/db (scale-out)."`
-	MaxOpenConns int    `yaml:"max_open_conns" min:"0" desc:"Maximum open database connections; 0 uses the backend default."`
+	MaxOpenConns int    `yaml:"max_open_conns" min:"0" desc:"Maximum open PostgreSQL connections; 0 uses 20 (or pool_max_conns in the URL). SQLite always uses one."`
 }
 
 // ServerConfig configures the public (webhooks) and internal (metrics, health,

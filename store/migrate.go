@@ -289,7 +289,7 @@ CREATE INDEX effects_batch ON effects (source, target, batch);`,
 		sqlite: `
 CREATE TABLE rate_buckets (
 	key    TEXT   PRIMARY KEY,
-	tat_ms INTEGER NOT NULL
+	tat_us INTEGER NOT NULL
 );
 CREATE TABLE tier_recipients (
 	portfolio  TEXT   NOT NULL,
@@ -301,7 +301,7 @@ CREATE INDEX tier_recipients_time ON tier_recipients (portfolio, sent_at_ms);`,
 		postgres: `
 CREATE TABLE rate_buckets (
 	key    TEXT   PRIMARY KEY,
-	tat_ms BIGINT NOT NULL
+	tat_us BIGINT NOT NULL
 );
 CREATE TABLE tier_recipients (
 	portfolio  TEXT   NOT NULL,

@@ -136,13 +136,22 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	return nil
 }
 
+// DefaultPostgresConns is the PostgreSQL pool size when neither
+// Options.MaxOpenConns nor the URL's pool_max_conns sets one.
+const DefaultPostgresConns = 20
+
 func (s *Store) openPostgres(ctx context.Context, rawURL string, maxConns int) error {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return fmt.Errorf("store: parse %s: %w", s.target, errors.New(strings.ReplaceAll(err.Error(), rawURL, s.target)))
 	}
-	if maxConns > 0 {
+	switch {
+	case maxConns > 0:
 		cfg.MaxConns = int32(maxConns)
+	case !strings.Contains(rawURL, "pool_max_conns"):
+		// pgx's default (the CPU count, at least 4) starves the workers,
+		// the webhook ingest and the queue, which all use the pool.
+		cfg.MaxConns = DefaultPostgresConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
