@@ -393,6 +393,14 @@ func (e *Engine) write(ctx context.Context, in *inbound) error {
 // nothing (it refused the request, or the request was never made), so the
 // retry needs no read-back and may coalesce what queued meanwhile.
 func (e *Engine) writeFailed(ctx context.Context, in *inbound, err error) error {
+	var ce *connectors.Error
+	if errors.As(err, &ce) && ce.Kind == connectors.RateLimited {
+		reason := "upstream_429"
+		if ce.Status == 0 {
+			reason = "ticket_update_limit" // the connector's own per-ticket check
+		}
+		e.count(func(m *telemetry.Metrics) { m.Throttled.WithLabelValues("helpdesk", reason).Inc() })
+	}
 	if notApplied(err) {
 		if aerr := e.st.AbandonBatch(ctx, SourceWhatsApp, in.target, in.key); aerr != nil {
 			return errors.Join(err, aerr)

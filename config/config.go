@@ -119,7 +119,7 @@ type Number struct {
 	Label              string `yaml:"label" desc:"Free-form name of this number."`
 	AccessToken        Secret `yaml:"access_token" desc:"System-user access token for the Cloud API."`
 	Helpdesk           string `yaml:"helpdesk" desc:"Name of the helpdesk (a key of helpdesks) that receives this number's conversations."`
-	ThroughputMPS      int    `yaml:"throughput_mps" min:"0" desc:"Messages per second this number may send; 0 reads it from the API (80 default, 20 for coexistence)."`
+	ThroughputMPS      int    `yaml:"throughput_mps" min:"0" desc:"Messages per second this number may send; 0 uses 80 (20 for a coexistence number), raised to 1000 when Meta reports a throughput upgrade."`
 	Coexistence        bool   `yaml:"coexistence" desc:"The number is also used in the WhatsApp Business app (coexistence mode)."`
 }
 
