@@ -86,7 +86,7 @@ func customers(t testing.TB, r *rig, n int) map[string]int64 {
 
 func TestThroughputIsUsedNotExceeded(t *testing.T) {
 	t.Parallel()
-	const mps, n = 20, 120
+	const mps, n = 20, 80
 	cc := &codeCounter{codes: map[string]int{}}
 	r := newRig(t, store.SQLite, withGovernor(mps, ratelimit.Rule{}), withWrappers(nil, cc.wrap),
 		func(c *rigConfig) { c.workers = 32 })

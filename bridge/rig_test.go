@@ -50,7 +50,7 @@ type rig struct {
 	metrics *telemetry.Metrics
 	opt     bridge.Options
 	waToken atomic.Value // the token the bridge's Cloud API client sends
-	// settleWithin bounds settle (30s when zero).
+	// settleWithin bounds settle (2m when zero: -race on a busy machine is slow).
 	settleWithin time.Duration
 }
 
@@ -272,7 +272,7 @@ func (r *rig) reply(ticketID int64, body string, files ...sbzendesk.ReplyAttachm
 // has no pending event.
 func (r *rig) settle() {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(r.settleWithin, 30*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(r.settleWithin, 2*time.Minute))
 	defer cancel()
 	for {
 		_ = r.zd.Flush(ctx)
