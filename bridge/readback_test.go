@@ -33,10 +33,10 @@ func pendingEvent(t *testing.T, r *rig, source, kind string) *store.Event {
 	return found
 }
 
-// waitFor polls cond for up to 20 s.
+// waitFor polls cond for up to 60 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
