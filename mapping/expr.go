@@ -137,6 +137,7 @@ type expr struct {
 	path string
 	kind kind
 	prg  cel.Program
+	out  *cel.Type // the checked output type
 }
 
 // compiler compiles expressions against one environment and collects the
@@ -215,7 +216,7 @@ func (c *compiler) compile(path, src string, k kind) *expr {
 		c.add(path, line, col, "%v", err)
 		return nil
 	}
-	return &expr{path: path, kind: k, prg: prg}
+	return &expr{path: path, kind: k, prg: prg, out: ast.OutputType()}
 }
 
 // typeName names t as integrators write it.

@@ -404,3 +404,26 @@ func TestCompileAcceptsDynAndNull(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOutputType(t *testing.T) {
+	t.Parallel()
+	cfg := config.Defaults()
+	cfg.Mapping.Ticket.CustomFields = map[string]string{"360002": "contact.phone.startsWith('+34')", "360003": "contact.name"}
+	cfg.Mapping.Routing = []config.RoutingRule{{Name: "r", Set: map[string]string{"custom_fields.360004": "message.media_size"}}}
+	m, err := Compile(cfg, CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"mapping.ticket.custom_fields.360002":            "bool",
+		"mapping.ticket.custom_fields.360003":            "string",
+		`mapping.routing[0].set["custom_fields.360004"]`: "int",
+	} {
+		if got, ok := m.OutputType(path); !ok || got != want {
+			t.Errorf("OutputType(%s) = %q %v, want %q", path, got, ok, want)
+		}
+	}
+	if _, ok := m.OutputType("mapping.ticket.nothing"); ok {
+		t.Error("an unknown path has no type")
+	}
+}

@@ -360,3 +360,34 @@ func (m *Mapper) TemplateParams(v *Vars) ([]string, error) {
 }
 
 var errEmptyParam = errors.New("evaluated to an empty string; WhatsApp refuses empty template parameters")
+
+// OutputType returns the checked CEL type of the expression at a key path
+// (as Problem.Path names it, e.g. mapping.ticket.custom_fields.360002):
+// "string", "bool", "int", "double", "list(string)", "dyn"…; ok is false
+// when no expression has that path.
+func (m *Mapper) OutputType(path string) (typ string, ok bool) {
+	for _, e := range m.all() {
+		if e != nil && e.path == path {
+			return e.out.String(), true
+		}
+	}
+	return "", false
+}
+
+// all lists every compiled expression.
+func (m *Mapper) all() []*expr {
+	out := []*expr{m.subject, m.description, m.priority, m.typ, m.group, m.brand, m.form, m.contactName, m.externalID}
+	out = append(out, m.tags...)
+	out = append(out, m.params...)
+	for _, k := range append(slices.Clone(m.custom), m.contactFields...) {
+		out = append(out, k.e)
+	}
+	for _, r := range m.rules {
+		out = append(out, r.when)
+		out = append(out, r.addTags...)
+		for _, k := range r.set {
+			out = append(out, k.e)
+		}
+	}
+	return out
+}

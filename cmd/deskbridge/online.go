@@ -20,6 +20,7 @@ import (
 
 	"github.com/deskbridge/deskbridge/config"
 	"github.com/deskbridge/deskbridge/connectors"
+	"github.com/deskbridge/deskbridge/mapping"
 	"github.com/deskbridge/deskbridge/secrets"
 	"github.com/deskbridge/deskbridge/telemetry"
 )
@@ -61,6 +62,7 @@ func validateOnline(ctx context.Context, cfg *config.Config) onlineReport {
 			continue
 		}
 		c := &schemaCheck{helpdesk: name, s: s}
+		c.mapper, _ = compileMapping(cfg) // it compiled when the configuration loaded
 		c.run(cfg)
 		rep.Problems = append(rep.Problems, c.problems...)
 		if len(c.problems) > 0 {
@@ -173,6 +175,7 @@ func schemaError(prefix string, h config.Helpdesk, err error) string {
 type schemaCheck struct {
 	helpdesk string
 	s        *connectors.Schema
+	mapper   *mapping.Mapper // the compiled mapping: types of computed values
 	problems []string
 	computed int
 }
@@ -317,14 +320,55 @@ func (c *schemaCheck) checkField(path, what string, fields []connectors.Field, k
 		c.add(path, "%s %q is inactive in helpdesk %s", what, f.Title, c.helpdesk)
 	}
 	vals, complete := literals(src)
-	if !complete {
-		c.computed++
-	}
 	for _, v := range vals {
 		if msg := fieldAccepts(f, v); msg != "" {
 			c.add(path, "%s", msg)
 		}
 	}
+	if complete {
+		return
+	}
+	// A computed value: its checked type must suit the field.
+	typ := "dyn"
+	if c.mapper != nil {
+		if t, ok := c.mapper.OutputType(path); ok {
+			typ = t
+		}
+	}
+	if msg, checked := typeAccepts(f, typ); !checked {
+		c.computed++
+	} else if msg != "" {
+		c.add(path, "%s", msg)
+	}
+}
+
+// typeAccepts checks the CEL type of a computed value against field f:
+// checked is false when the type says nothing (dyn, null) or the field's
+// type is unknown.
+func typeAccepts(f connectors.Field, typ string) (msg string, checked bool) {
+	desc, known := fieldTypes[f.Type]
+	if !known || typ == "dyn" || typ == "null_type" || strings.HasPrefix(typ, "optional") {
+		return "", false
+	}
+	ok := true
+	switch f.Type {
+	case "checkbox":
+		ok = typ == "bool"
+	case "integer", "lookup":
+		ok = typ == "int" || typ == "uint" || typ == "string"
+	case "decimal":
+		ok = typ == "int" || typ == "uint" || typ == "double" || typ == "string"
+	case "date", "tagger", "dropdown":
+		ok = typ == "string"
+	case "multiselect":
+		ok = typ == "string" || typ == "list(string)"
+	default:
+		ok = typ == "string" || typ == "int" || typ == "uint" || typ == "double"
+	}
+	if ok {
+		return "", true
+	}
+	return fmt.Sprintf("field %q is %s %s; the expression gives %s", f.Title, article(desc), desc, typ), true
 }
 
 // fieldTypes describes the vendors' field types, for messages.

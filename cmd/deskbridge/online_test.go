@@ -105,7 +105,7 @@ func TestConfigValidateOnline(t *testing.T) {
 			helpdesk: fmt.Sprintf("    group_id: \"%d\"\n    brand_id: \"%d\"\n    ticket_form_id: \"%d\"\n", group, brand, form),
 			tail:     validMapping,
 			wantOut: []string{"{cfg}: valid",
-				"{cfg}: helpdesk support (zendesk) matches the configuration (12 ticket fields, 1 user field, 2 groups, 2 brands, 1 ticket form; 1 value computed at run time not checked)"},
+				"{cfg}: helpdesk support (zendesk) matches the configuration (12 ticket fields, 1 user field, 2 groups, 2 brands, 1 ticket form)"},
 		},
 		{
 			name: "no mapping",
@@ -181,6 +181,20 @@ func TestConfigValidateOnline(t *testing.T) {
 				`mapping.ticket.custom_fields.360003: "gold" is not an option of field "Tier" (tier_gold, tier_silver)`,
 				`mapping.ticket.custom_fields.360004: field "Due" is a date field; "tomorrow" is not a date (YYYY-MM-DD)`,
 				`mapping.ticket.custom_fields.360005: ticket field "Legacy" is inactive in helpdesk support`,
+			},
+		},
+		{
+			name: "computed values of the wrong type",
+			tail: `mapping:
+  ticket:
+    custom_fields:
+      "360002": "contact.name"
+      "360004": "message.media_size"
+      "360001": "dyn(contact.name)"
+`,
+			want: []string{
+				`mapping.ticket.custom_fields.360002: field "VIP" is a checkbox; the expression gives string`,
+				`mapping.ticket.custom_fields.360004: field "Due" is a date field; the expression gives int`,
 			},
 		},
 		{
