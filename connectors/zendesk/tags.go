@@ -11,6 +11,10 @@ import (
 
 var _ connectors.TicketTagger = (*Client)(nil)
 
+// CodeBudgetTight is the Error.Code of a low-priority write (tags) skipped
+// because the account's request budget had nothing to spare.
+const CodeBudgetTight = "budget_tight"
+
 // SetTags adds and removes tags in one ticket update (PUT
 // /api/v2/tickets/{id} with additional_tags and remove_tags), which leaves
 // the other tags alone. It counts against the Update Ticket limit like a
@@ -26,6 +30,13 @@ func (c *Client) SetTags(ctx context.Context, p *connectors.TagParams) error {
 	}
 	if c.closed.has(p.Ticket.ID) {
 		return closedConflict(op, p.Ticket.ID, nil)
+	}
+	// Tags are bulk work: when the account's budget has no request to
+	// spare right now, they yield to customer messages, replies and notes
+	// instead of queueing behind them.
+	if c.api.Limiter().Tokens() < 1 {
+		return &connectors.Error{Kind: connectors.RateLimited, Vendor: vendor, Op: op, Code: CodeBudgetTight,
+			Message: "the account's request budget is in use; tags yield to messages"}
 	}
 	release, wait := c.tickets.reserve(p.Ticket.ID, c.cfg.Now())
 	if release == nil {
