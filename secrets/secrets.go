@@ -54,6 +54,25 @@ func (e *Error) Unwrap() error { return e.Err }
 type Resolver struct {
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
+	vault     *Vault // nil: vault:// references are refused
+}
+
+// Invalidate makes the next Resolve of a vault:// reference read Vault
+// again (a vendor rejected the value; it may have been rotated). Other
+// references are read afresh every time anyway.
+func (r *Resolver) Invalidate(s config.Secret) {
+	if ref, err := s.Ref(); err == nil && ref.Scheme == config.SchemeVault && r.vault != nil {
+		r.vault.Invalidate(ref)
+	}
+}
+
+// HasVault reports whether r resolves vault:// references.
+func (r *Resolver) HasVault() bool { return r.vault != nil }
+
+// WithVault makes r resolve vault:// references through v. It returns r.
+func (r *Resolver) WithVault(v *Vault) *Resolver {
+	r.vault = v
+	return r
 }
 
 // New returns a Resolver that reads environment variables with lookupEnv and
@@ -74,7 +93,9 @@ func New(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, e
 //     variable is unset; an unset variable without default wraps ErrNotSet.
 //   - file:///path: the file's contents with one trailing newline (\n or
 //     \r\n) trimmed.
-//   - vault://…: an error wrapping ErrVaultUnsupported.
+//   - vault://mount/path#key: the key of a KV v2 (or ?kv=1 v1) secret, read
+//     through the Vault set with WithVault (cached for its refresh
+//     interval); without one, an error wrapping ErrVaultUnsupported.
 //   - a literal: the literal itself.
 //
 // An empty value wraps ErrEmpty. Errors are *Error.
@@ -117,7 +138,14 @@ func (r *Resolver) Resolve(ctx context.Context, s config.Secret) ([]byte, error)
 			return fail("file is empty", ErrEmpty)
 		}
 	case config.SchemeVault:
-		return fail("Vault references are not supported yet", ErrVaultUnsupported)
+		if r.vault == nil {
+			return fail("Vault references are not supported without a vault section", ErrVaultUnsupported)
+		}
+		v, err := r.vault.Read(ctx, ref)
+		if err != nil {
+			return fail(err.Error(), err)
+		}
+		value = v
 	default:
 		value = []byte(string(s))
 	}

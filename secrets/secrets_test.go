@@ -66,7 +66,7 @@ func TestResolve(t *testing.T) {
 		{"file missing", "file:///run/secrets/missing", "", "secrets: file:///run/secrets/missing: file does not exist", fs.ErrNotExist},
 		{"file unreadable", "file:///run/secrets/private", "", "secrets: file:///run/secrets/private: permission denied reading the file", fs.ErrPermission},
 		{"file empty", "file:///run/secrets/empty", "", "secrets: file:///run/secrets/empty: file is empty", ErrEmpty},
-		{"vault", "vault://secret/x#k", "", "secrets: vault://secret/x#k: Vault references are not supported yet", ErrVaultUnsupported},
+		{"vault", "vault://secret/x#k", "", "secrets: vault://secret/x#k: Vault references are not supported without a vault section", ErrVaultUnsupported},
 		{"literal", "literal-value", "literal-value", "", nil},
 		{"malformed", "vault://secret/x", "", "secrets: [redacted]: invalid secret reference: vault reference needs a #key: vault://mount/path#key", nil},
 		{"empty", "", "", `secrets: "": no secret reference given`, ErrEmpty},
@@ -160,7 +160,7 @@ func TestCheckAll(t *testing.T) {
 	want := strings.Join([]string{
 		"server.admin_token: file:///run/secrets/missing: file does not exist",
 		"whatsapp.verify_token: env://WA_VERIFY_TOKEN: environment variable not set",
-		"whatsapp.numbers[1].access_token: vault://secret/meta#token: Vault references are not supported yet",
+		"whatsapp.numbers[1].access_token: vault://secret/meta#token: Vault references are not supported without a vault section",
 		"helpdesks.support.webhook_secret: env://ZD_HOOK: environment variable not set",
 	}, "\n")
 	if err.Error() != want {

@@ -132,8 +132,8 @@ func newHelpdesk(cfg *config.Config, name string, res *secrets.Resolver, log *sl
 		}
 	}
 	for _, s := range []config.Secret{h.APIToken, h.OAuthToken} {
-		if ref, err := s.Ref(); err == nil && ref.Scheme == config.SchemeVault {
-			return nil, fmt.Errorf("helpdesks.%s: %s: vault:// references are not supported by this version; use env:// or file://", name, s)
+		if ref, err := s.Ref(); err == nil && ref.Scheme == config.SchemeVault && !res.HasVault() {
+			return nil, fmt.Errorf("helpdesks.%s: %s: vault:// references are read by serve only; use env:// or file:// for this command", name, s)
 		}
 	}
 	switch h.Kind {

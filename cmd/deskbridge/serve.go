@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -47,13 +46,17 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	if err != nil {
 		return err
 	}
-	for _, s := range cfg.Secrets() {
-		if ref, err := s.Secret.Ref(); err == nil && ref.Scheme == config.SchemeVault {
-			return &userError{fmt.Sprintf("deskbridge: %s: %s: vault:// references are not supported by this version of serve; use env:// or file://",
-				s.Path, s.Secret)}
-		}
-	}
 	res := secrets.New(nil, nil)
+	vlt, err := connectVault(ctx, cfg, res, log)
+	if err != nil {
+		return err
+	}
+	if vlt != nil {
+		res.WithVault(vlt)
+		vctx, stopVault := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopVault()
+		go vlt.Run(vctx)
+	}
 	if err := res.CheckAll(ctx, cfg); err != nil {
 		return &userError{"deskbridge: secrets:\n" + err.Error()}
 	}
@@ -373,6 +376,41 @@ func sharedBudget(st *store.Store, name string, cfg *config.Config, metrics *tel
 		bucket := ratelimit.NewBucket(st, nil)
 		zc.Gate = func(ctx context.Context) error {
 			return ratelimit.Wait(ctx, bucket, "helpdesk:"+name, rule, 30*time.Second, "helpdesk", "helpdesk_budget", metrics)
+		}
+	}
+}
+
+// connectVault logs in to Vault when the configuration has vault://
+// references (nil otherwise). Vault unreachable at start is an error,
+// unless vault.wait_at_start: then it is tried again with backoff until
+// ctx ends.
+func connectVault(ctx context.Context, cfg *config.Config, res *secrets.Resolver, log *slog.Logger) (*secrets.Vault, error) {
+	used := false
+	for _, s := range cfg.Secrets() {
+		if ref, err := s.Secret.Ref(); err == nil && ref.Scheme == config.SchemeVault {
+			used = true
+		}
+	}
+	if !used {
+		return nil, nil
+	}
+	v, err := secrets.NewVault(cfg.Vault, res, log)
+	if err != nil {
+		return nil, &userError{"deskbridge: vault: " + err.Error()}
+	}
+	for wait := time.Second; ; wait = min(wait*2, time.Minute) {
+		err := v.Login(ctx)
+		if err == nil {
+			return v, nil
+		}
+		if !cfg.Vault.WaitAtStart || !errors.Is(err, secrets.ErrVaultUnreachable) {
+			return nil, &userError{"deskbridge: vault: " + err.Error()}
+		}
+		log.WarnContext(ctx, "vault not reachable yet; waiting (vault.wait_at_start)", "retry_in", wait, slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -53,38 +54,53 @@ func TestServeUnreachableStore(t *testing.T) {
 
 func TestServeVaultSecret(t *testing.T) {
 	t.Parallel()
-	storeURL, dbPath := sqliteURL(t)
-	cfg := exampleConfig(t, storeURL,
-		"env://WA_APP_SECRET?default=sandbox-app-secret", "vault://secret/x#k",
-	) + `vault:
-  address: "https://vault.example:8200"
+	// A Vault on loopback that refuses the token, and an address where
+	// nothing listens: serve stops with one line naming the cause, before
+	// opening the store, and never shows the token.
+	denying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"errors":["permission denied"]}`))
+	}))
+	t.Cleanup(denying.Close)
+	for _, tc := range []struct {
+		name, addr string
+		want       []string
+	}{
+		{"token refused", denying.URL, []string{"vault", "denied", "permission denied"}},
+		{"unreachable", "http://127.0.0.1:1", []string{"vault", "unreachable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			storeURL, dbPath := sqliteURL(t)
+			cfg := exampleConfig(t, storeURL,
+				"env://WA_APP_SECRET?default=sandbox-app-secret", "vault://secret/x#k",
+			) + `vault:
+  address: "` + tc.addr + `"
   auth:
     method: token
-    token: "env://VAULT_TOKEN?default=dev-root-token"
+    token: "env://DESKBRIDGE_TEST_UNSET_VAULT_TOKEN?default=dev-root-token"
 `
-	p := writeFile(t, "deskbridge.yaml", cfg)
-
-	// The configuration itself is valid: only serve refuses vault://.
-	if code, _, stderr := runCmd(t, "config", "validate", "--config", p); code != 0 {
-		t.Fatalf("config validate: exit code = %d, want 0; stderr:\n%s", code, stderr)
-	}
-
-	code, stdout, stderr := runCmd(t, "serve", "--config", p)
-	if code != 1 {
-		t.Errorf("exit code = %d, want 1", code)
-	}
-	checkOneLineError(t, stdout, stderr)
-	for _, want := range []string{"whatsapp.app_secret", "vault://secret/x#k", "not supported"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr = %q, want it to contain %q", stderr, want)
-		}
-	}
-	if strings.Contains(stderr, "dev-root-token") {
-		t.Errorf("stderr shows the vault token default: %q", stderr)
-	}
-	// serve gave up before opening the store.
-	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
-		t.Errorf("serve created the store %s before refusing the configuration (stat: %v)", dbPath, err)
+			p := writeFile(t, "deskbridge.yaml", cfg)
+			if code, _, stderr := runCmd(t, "config", "validate", "--config", p); code != 0 {
+				t.Fatalf("config validate: exit code = %d, want 0; stderr:\n%s", code, stderr)
+			}
+			code, stdout, stderr := runCmd(t, "serve", "--config", p)
+			if code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+			checkOneLineError(t, stdout, stderr)
+			for _, want := range tc.want {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr = %q, want it to contain %q", stderr, want)
+				}
+			}
+			if strings.Contains(stderr, "dev-root-token") {
+				t.Errorf("stderr shows the vault token: %q", stderr)
+			}
+			if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+				t.Errorf("serve created the store %s before failing (stat: %v)", dbPath, err)
+			}
+		})
 	}
 }
 

@@ -87,8 +87,8 @@ func newWhatsAppClient(cfg *config.Config, n config.Number, res *secrets.Resolve
 	if n.AccessToken == "" {
 		return nil, nil, fmt.Errorf("whatsapp.numbers[%s].access_token is not set", n.PhoneNumberID)
 	}
-	if ref, err := n.AccessToken.Ref(); err == nil && ref.Scheme == config.SchemeVault {
-		return nil, nil, fmt.Errorf("%s: vault:// references are not supported by this version; use env:// or file://", n.AccessToken)
+	if ref, err := n.AccessToken.Ref(); err == nil && ref.Scheme == config.SchemeVault && !res.HasVault() {
+		return nil, nil, fmt.Errorf("%s: vault:// references are read by serve only; use env:// or file:// for this command", n.AccessToken)
 	}
 	token := func(ctx context.Context) (string, error) {
 		b, err := res.Resolve(ctx, n.AccessToken)
