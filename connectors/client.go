@@ -41,6 +41,11 @@ type ClientConfig struct {
 	// RequestsPerSecond and Burst set the account's limiter (0: unlimited).
 	RequestsPerSecond float64
 	Burst             int
+	// OnAuthFailure, when set, is called when the vendor rejects the
+	// credentials (an Auth error: 401, 403); when it returns true (a fresh
+	// value may now be read, e.g. a rotated token from Vault) the request
+	// is made once more.
+	OnAuthFailure func(ctx context.Context) bool
 	// Gate, when set, is waited on before every request after the limiter:
 	// a budget shared with other processes (replicas on one database). An
 	// error it returns is returned as is (a *ratelimit.Throttled snoozes
@@ -204,6 +209,9 @@ func (c *Client) Do(ctx context.Context, op string, req *Request) (*Response, er
 	}
 	start := time.Now()
 	resp, err := c.breaker.Execute(func() (*Response, error) { return c.do(ctx, op, req) })
+	if KindOf(err) == Auth && c.cfg.OnAuthFailure != nil && c.cfg.OnAuthFailure(ctx) {
+		resp, err = c.breaker.Execute(func() (*Response, error) { return c.do(ctx, op, req) })
+	}
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		c.count(op, "breaker_open", start)
 		return nil, &Error{Kind: Retryable, Vendor: c.cfg.Vendor, Op: op, Wait: c.cfg.BreakerOpenFor,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -333,5 +334,50 @@ func TestRetryAfterHeader(t *testing.T) {
 		if got := connectors.RetryAfterHeader(http.Header{"Retry-After": {tc.v}}, now); got != tc.want {
 			t.Errorf("Retry-After %q = %v, want %v", tc.v, got, tc.want)
 		}
+	}
+}
+
+// A rejected credential is refreshed (OnAuthFailure) and the request made
+// once more with the new value; a refresh that changes nothing gives the
+// Auth error at once.
+func TestAuthFailureRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	for _, rotated := range []bool{true, false} {
+		t.Run(fmt.Sprint("rotated=", rotated), func(t *testing.T) {
+			t.Parallel()
+			var refreshes atomic.Int32
+			var tok *atomic.Value
+			b := setup(t, func(c *connectors.ClientConfig) {
+				c.OnAuthFailure = func(context.Context) bool {
+					refreshes.Add(1)
+					if rotated {
+						tok.Store("tok-2")
+					}
+					return rotated
+				}
+			})
+			tok = b.token
+			var calls atomic.Int32
+			b.mock.RegisterResponder("GET", base+"/me", func(r *http.Request) (*http.Response, error) {
+				calls.Add(1)
+				if r.Header.Get("Authorization") != "Bearer tok-2" {
+					return httpmock.NewStringResponse(http.StatusUnauthorized, `{}`), nil
+				}
+				return httpmock.NewStringResponse(http.StatusOK, `{}`), nil
+			})
+			_, err := b.client.Do(t.Context(), "me", &connectors.Request{Method: http.MethodGet, Path: "/me"})
+			if rotated && err != nil {
+				t.Fatalf("after the rotation: %v", err)
+			}
+			if !rotated && connectors.KindOf(err) != connectors.Auth {
+				t.Fatalf("err = %v, want Auth", err)
+			}
+			if refreshes.Load() != 1 {
+				t.Errorf("refreshes = %d, want 1", refreshes.Load())
+			}
+			if want := map[bool]int32{true: 2, false: 1}[rotated]; calls.Load() != want {
+				t.Errorf("calls = %d, want %d", calls.Load(), want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -153,6 +154,7 @@ func newHelpdesk(cfg *config.Config, name string, res *secrets.Resolver, log *sl
 			Name: name, BaseURL: h.BaseURL, Email: h.Email,
 			APIToken: secret(h.APIToken), OAuthToken: secret(h.OAuthToken),
 			RequestsPerMinute: h.RequestsPerMinute,
+			OnAuthFailure:     refreshOnAuthFailure(res, cmp.Or(h.APIToken, h.OAuthToken)),
 			BrandID:           ids[0], GroupID: ids[1], FormID: ids[2],
 			Metrics: metrics, Logger: log,
 		}

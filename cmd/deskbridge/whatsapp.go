@@ -95,6 +95,7 @@ func newWhatsAppClient(cfg *config.Config, n config.Number, res *secrets.Resolve
 		return string(b), err
 	}
 	wcfg := whatsapp.Config{
+		OnAuthFailure: refreshOnAuthFailure(res, n.AccessToken),
 		APIBaseURL:    cfg.WhatsApp.APIBaseURL,
 		APIVersion:    cfg.WhatsApp.APIVersion,
 		PhoneNumberID: n.PhoneNumberID,
@@ -188,3 +189,20 @@ func (e *waEnv) numbersFor(id string) ([]config.Number, error) {
 }
 
 func (e *waEnv) templateStore() *bridge.TemplateStore { return bridge.NewTemplateStore(e.st) }
+
+// refreshOnAuthFailure is the OnAuthFailure of a connector whose credential
+// is s: a vault:// value is read again from Vault (it may have been
+// rotated) and the request retried once; other references are read afresh
+// on every request already, so nothing is retried.
+func refreshOnAuthFailure(res *secrets.Resolver, s config.Secret) func(context.Context) bool {
+	ref, err := s.Ref()
+	if err != nil || ref.Scheme != config.SchemeVault || !res.HasVault() {
+		return nil
+	}
+	return func(ctx context.Context) bool {
+		before, _ := res.Resolve(ctx, s)
+		res.Invalidate(s)
+		after, err := res.Resolve(ctx, s)
+		return err == nil && string(after) != string(before)
+	}
+}

@@ -39,6 +39,10 @@ type TokenFunc func(ctx context.Context) (string, error)
 
 // Config configures a [Client]: one per business phone number.
 type Config struct {
+	// OnAuthFailure, when set, is called when Meta rejects the token;
+	// returning true retries the request once (a rotated token may now be
+	// read; see connectors.ClientConfig.OnAuthFailure).
+	OnAuthFailure func(ctx context.Context) bool
 	// APIBaseURL is the Graph API origin, e.g. https://graph.facebook.com
 	// (the sandbox points it at its fake). Default DefaultAPIBaseURL.
 	APIBaseURL string
@@ -141,7 +145,7 @@ func NewClient(cfg Config) (*Client, error) {
 		Vendor: vendor, Account: cfg.PhoneNumberID, BaseURL: base,
 		Auth: c.auth, Classify: Classify,
 		RequestsPerSecond: cfg.RequestsPerSecond, Burst: max(1, int(cfg.RequestsPerSecond)),
-		Transport: cfg.Transport, Metrics: cfg.Metrics, Logger: cfg.Logger,
+		Transport: cfg.Transport, Metrics: cfg.Metrics, Logger: cfg.Logger, OnAuthFailure: cfg.OnAuthFailure,
 	}
 	media := api
 	media.Account = cfg.PhoneNumberID + ":media"

@@ -81,6 +81,10 @@ type Config struct {
 	// DefaultRequestsPerMinute). Zendesk's rate-limit headers slow it down
 	// further when the remaining quota runs low.
 	RequestsPerMinute int
+	// OnAuthFailure, when set, is called when Zendesk rejects the
+	// credentials; returning true retries the request once (see
+	// connectors.ClientConfig.OnAuthFailure).
+	OnAuthFailure func(ctx context.Context) bool
 	// Gate, when set, is waited on before every API request: the account
 	// budget shared by replicas (see connectors.ClientConfig.Gate).
 	Gate func(ctx context.Context) error
@@ -196,7 +200,7 @@ func New(cfg Config) (*Client, error) {
 	api := connectors.ClientConfig{
 		Vendor: vendor, Account: cfg.Name, BaseURL: cfg.BaseURL,
 		Auth: c.auth, Classify: c.classify,
-		RequestsPerSecond: perSecond, Burst: burst, Gate: cfg.Gate,
+		RequestsPerSecond: perSecond, Burst: burst, Gate: cfg.Gate, OnAuthFailure: cfg.OnAuthFailure,
 		Transport: cfg.Transport, Metrics: cfg.Metrics, Logger: cfg.Logger,
 	}
 	// Uploads carry up to MaxAttachmentBytes: a long timeout, and no
