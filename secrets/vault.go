@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,12 @@ type Vault struct {
 	mu    sync.Mutex
 	cache map[string]cached // by reference
 	login time.Time
+
+	// Metrics, when set, counts reads and shows ages and the token TTL;
+	// Paths names each reference by the configuration key path(s) that
+	// use it, for the age metric and for readiness.
+	Metrics *telemetry.Metrics
+	Paths   map[string]string
 }
 
 type cached struct {
@@ -206,6 +213,7 @@ func (v *Vault) Read(ctx context.Context, ref config.SecretRef) ([]byte, error) 
 		return c.value, nil
 	}
 	val, err := v.read(ctx, ref)
+	v.countRead(err)
 	if err != nil {
 		if ok && errors.Is(err, ErrVaultUnreachable) {
 			v.log.WarnContext(ctx, "vault unreachable; the last value read is kept", "ref", key, slog.Any("error", err))
@@ -217,6 +225,55 @@ func (v *Vault) Read(ctx context.Context, ref config.SecretRef) ([]byte, error) 
 	v.cache[key] = cached{value: val, read: v.now()}
 	v.mu.Unlock()
 	return val, nil
+}
+
+func (v *Vault) countRead(err error) {
+	if v.Metrics == nil {
+		return
+	}
+	result := "ok"
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrVaultUnreachable):
+		result = "unreachable"
+	case errors.Is(err, ErrVaultDenied):
+		result = "denied"
+	default:
+		result = "error"
+	}
+	v.Metrics.SecretRefresh.WithLabelValues(result).Inc()
+}
+
+// Check reports whether every secret read from Vault is usable: its last
+// good read is no older than three refresh intervals (Vault has been
+// unreachable for longer than that: the value may have been rotated or
+// revoked meanwhile). It also updates the age metric. /readyz calls it.
+func (v *Vault) Check(context.Context) error {
+	refresh := v.cfg.RefreshInterval.Duration()
+	if refresh <= 0 {
+		refresh = 5 * time.Minute
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var stale []string
+	for ref, c := range v.cache {
+		age := v.now().Sub(c.read)
+		name := ref
+		if p, ok := v.Paths[ref]; ok {
+			name = p
+		}
+		if v.Metrics != nil {
+			v.Metrics.SecretAge.WithLabelValues(name).Set(age.Seconds())
+		}
+		if age > 3*refresh {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) > 0 {
+		slices.Sort(stale)
+		return fmt.Errorf("vault: secrets not refreshed for over %s: %s", 3*refresh, strings.Join(stale, ", "))
+	}
+	return nil
 }
 
 // Invalidate makes the next Read of ref go to Vault (a vendor rejected the
@@ -286,6 +343,9 @@ func (v *Vault) Run(ctx context.Context) {
 		}
 		ttl, _ := s.TokenTTL()
 		renewable, _ := s.TokenIsRenewable()
+		if v.Metrics != nil {
+			v.Metrics.VaultTokenTTL.Set(ttl.Seconds())
+		}
 		if ttl <= 0 {
 			return // a root or periodic-less token without expiry
 		}
@@ -324,6 +384,9 @@ func (v *Vault) watch(ctx context.Context, s *vault.Secret) error {
 			return err
 		case r := <-w.RenewCh():
 			v.log.DebugContext(ctx, "vault token renewed", "at", r.RenewedAt)
+			if v.Metrics != nil && r.Secret != nil && r.Secret.Auth != nil {
+				v.Metrics.VaultTokenTTL.Set(float64(r.Secret.Auth.LeaseDuration))
+			}
 		}
 	}
 }

@@ -252,3 +252,52 @@ func TestVaultCacheAndRotation(t *testing.T) {
 		t.Fatalf("while sealed: %q, want the last good value", got)
 	}
 }
+
+// Readiness tells the truth: while Vault cannot be reached, the last good
+// value is served, and once it is older than three refresh intervals the
+// bridge reports not ready, naming the configuration key.
+func TestVaultCheck(t *testing.T) {
+	t.Parallel()
+	f, addr := startVault(t)
+	f.kv2["meta"] = []map[string]any{{"token": "one"}}
+	base := secrets.New(env(map[string]string{"VAULT_TOKEN": "root"}), nil)
+	interval, err := config.ParseDuration("20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := secrets.NewVault(config.VaultConfig{Address: addr, RefreshInterval: interval}, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v.Paths = map[string]string{"vault://secret/meta#token": "whatsapp.numbers[0].access_token"}
+	base.WithVault(v)
+	ref := config.Secret("vault://secret/meta#token")
+	if _, err := base.Resolve(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Check(context.Background()); err != nil {
+		t.Fatalf("fresh: %v", err)
+	}
+	f.mu.Lock()
+	f.sealed = true
+	f.mu.Unlock()
+	time.Sleep(80 * time.Millisecond)
+	if b, err := base.Resolve(context.Background(), ref); err != nil || string(b) != "one" {
+		t.Fatalf("sealed: %q %v, want the last good value", b, err)
+	}
+	if err := v.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "whatsapp.numbers[0].access_token") {
+		t.Fatalf("stale: %v, want not ready naming the key", err)
+	}
+	f.mu.Lock()
+	f.sealed = false
+	f.mu.Unlock()
+	if _, err := base.Resolve(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Check(context.Background()); err != nil {
+		t.Fatalf("after Vault came back: %v", err)
+	}
+}

@@ -58,6 +58,14 @@ type Metrics struct {
 	// TierUsed is the unique recipients of business-initiated messages in
 	// the last 24 hours, and TierLimit the messaging limit, by portfolio.
 	TierUsed, TierLimit *prometheus.GaugeVec
+	// SecretRefresh counts reads of vault:// secrets by result
+	// (ok|unreachable|denied|error).
+	SecretRefresh *prometheus.CounterVec
+	// SecretAge is the age of each vault:// secret's value, by the
+	// configuration key path that refers to it (never the value).
+	SecretAge *prometheus.GaugeVec
+	// VaultTokenTTL is the remaining lifetime of the Vault token.
+	VaultTokenTTL prometheus.Gauge
 }
 
 // NewMetrics creates a registry with Go and process collectors,
@@ -141,6 +149,18 @@ func NewMetrics(version, commit string) *Metrics {
 			Name: "deskbridge_messaging_tier_limit",
 			Help: "The messaging limit (unique customers per 24 hours) the bridge keeps to, by portfolio.",
 		}, []string{"portfolio"}),
+		SecretRefresh: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deskbridge_secret_refresh_total",
+			Help: "Reads of vault:// secrets from Vault, by result (ok|unreachable|denied|error).",
+		}, []string{"result"}),
+		SecretAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "deskbridge_secret_age_seconds",
+			Help: "Age of the value of each vault:// secret, by the configuration key path referring to it.",
+		}, []string{"ref"}),
+		VaultTokenTTL: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "deskbridge_vault_token_ttl_seconds",
+			Help: "Remaining lifetime of the Vault token (0: does not expire).",
+		}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "deskbridge_build_info",
@@ -154,6 +174,7 @@ func NewMetrics(version, commit string) *Metrics {
 		m.Jobs, m.EventsProcessed, m.DeadLetters, m.LeaseConflicts,
 		m.ContactMatch, m.SyncLag, m.HelpdeskWrites, m.Coalesced, m.WindowClosed, m.Notes, m.Outbound,
 		m.Throttled, m.RateLimitWait, m.TierUsed, m.TierLimit,
+		m.SecretRefresh, m.SecretAge, m.VaultTokenTTL,
 	)
 	return m
 }

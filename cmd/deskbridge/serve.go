@@ -46,6 +46,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	if err != nil {
 		return err
 	}
+	metrics := telemetry.NewMetrics(version, buildCommit())
 	res := secrets.New(nil, nil)
 	vlt, err := connectVault(ctx, cfg, res, log)
 	if err != nil {
@@ -53,6 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	}
 	if vlt != nil {
 		res.WithVault(vlt)
+		vlt.Metrics, vlt.Paths = metrics, vaultPaths(cfg)
 		vctx, stopVault := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopVault()
 		go vlt.Run(vctx)
@@ -69,7 +71,6 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 		return err
 	}
 
-	metrics := telemetry.NewMetrics(version, buildCommit())
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := store.Open(openCtx, cfg.Store.URL, store.Options{MaxOpenConns: cfg.Store.MaxOpenConns, Exclusive: true})
@@ -122,7 +123,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 		VerifyToken:    func(context.Context) ([]byte, error) { return verifyToken, nil },
 		Acceptor:       inbox,
 		Helpdesk:       helpdeskHooks,
-		Ready:          readiness(st, q),
+		Ready:          readiness(st, q, vlt),
 		Metrics:        metrics,
 		Logger:         log,
 	})
@@ -167,8 +168,13 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 
 // readiness is /readyz: the store answers and is migrated, and the workers
 // run.
-func readiness(st *store.Store, q *queue.Queue) server.ReadyFunc {
+func readiness(st *store.Store, q *queue.Queue, vlt *secrets.Vault) server.ReadyFunc {
 	return func(ctx context.Context) error {
+		if vlt != nil {
+			if err := vlt.Check(ctx); err != nil {
+				return err
+			}
+		}
 		var problems []string
 		if err := st.Ping(ctx); err != nil {
 			problems = append(problems, err.Error())
@@ -413,4 +419,22 @@ func connectVault(ctx context.Context, cfg *config.Config, res *secrets.Resolver
 		case <-time.After(wait):
 		}
 	}
+}
+
+// vaultPaths names each vault:// reference by the configuration key paths
+// that use it, for metrics and readiness (never the value).
+func vaultPaths(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for _, s := range cfg.Secrets() {
+		ref, err := s.Secret.Ref()
+		if err != nil || ref.Scheme != config.SchemeVault {
+			continue
+		}
+		if p, ok := out[ref.String()]; ok {
+			out[ref.String()] = p + "," + s.Path
+		} else {
+			out[ref.String()] = s.Path
+		}
+	}
+	return out
 }
