@@ -30,6 +30,15 @@ func (e *Engine) Throughput(phoneNumberID string) int {
 	return 0
 }
 
+// SetThroughput sets the send rate of a number whose throughput_mps is not
+// configured (a configured rate is kept), e.g. from the level the
+// phone-number node reports.
+func (e *Engine) SetThroughput(phoneNumberID string, mps int) {
+	if n, ok := e.numbers[phoneNumberID]; ok && n.ThroughputMPS == 0 {
+		e.mps[phoneNumberID].Store(int64(max(mps, 0)))
+	}
+}
+
 // MessagingLimit is the messaging limit kept (0: none).
 func (e *Engine) MessagingLimit() int { return int(e.tierLimit.Load()) }
 

@@ -37,3 +37,14 @@ func TestLimitWebhooks(t *testing.T) {
 		})
 	}
 }
+
+func TestSetThroughputKeepsConfiguredRates(t *testing.T) {
+	t.Parallel()
+	eng := bridge.NewEngine(bridge.Options{Numbers: []bridge.Number{{PhoneNumberID: "1"}, {PhoneNumberID: "2", ThroughputMPS: 20}}})
+	eng.SetThroughput("1", 1000)
+	eng.SetThroughput("2", 1000)
+	eng.SetThroughput("3", 1000) // not served: ignored
+	if eng.Throughput("1") != 1000 || eng.Throughput("2") != 20 {
+		t.Errorf("throughputs = %d, %d; want 1000 (read) and 20 (configured)", eng.Throughput("1"), eng.Throughput("2"))
+	}
+}

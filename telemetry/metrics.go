@@ -58,6 +58,9 @@ type Metrics struct {
 	// TierUsed is the unique recipients of business-initiated messages in
 	// the last 24 hours, and TierLimit the messaging limit, by portfolio.
 	TierUsed, TierLimit *prometheus.GaugeVec
+	// HelpdeskBudgetRemaining is the requests left in a helpdesk account's
+	// rate-limit window, as its headers last said, by helpdesk name.
+	HelpdeskBudgetRemaining *prometheus.GaugeVec
 	// SecretRefresh counts reads of vault:// secrets by result
 	// (ok|unreachable|denied|error).
 	SecretRefresh *prometheus.CounterVec
@@ -149,6 +152,10 @@ func NewMetrics(version, commit string) *Metrics {
 			Name: "deskbridge_messaging_tier_limit",
 			Help: "The messaging limit (unique customers per 24 hours) the bridge keeps to, by portfolio.",
 		}, []string{"portfolio"}),
+		HelpdeskBudgetRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "deskbridge_helpdesk_budget_remaining",
+			Help: "Requests left in a helpdesk account's rate-limit window, as its headers last said, by helpdesk.",
+		}, []string{"helpdesk"}),
 		SecretRefresh: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "deskbridge_secret_refresh_total",
 			Help: "Reads of vault:// secrets from Vault, by result (ok|unreachable|denied|error).",
@@ -174,7 +181,7 @@ func NewMetrics(version, commit string) *Metrics {
 		m.Jobs, m.EventsProcessed, m.DeadLetters, m.LeaseConflicts,
 		m.ContactMatch, m.SyncLag, m.HelpdeskWrites, m.Coalesced, m.WindowClosed, m.Notes, m.Outbound,
 		m.Throttled, m.RateLimitWait, m.TierUsed, m.TierLimit,
-		m.SecretRefresh, m.SecretAge, m.VaultTokenTTL,
+		m.SecretRefresh, m.SecretAge, m.VaultTokenTTL, m.HelpdeskBudgetRemaining,
 	)
 	return m
 }

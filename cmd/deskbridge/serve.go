@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	refreshCtx, stopRefresh := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRefresh()
 	go templates.Run(refreshCtx, cfg.WhatsApp.TemplateRefresh.Duration())
-	go readMessagingLimit(eng, cfg, log)
+	go readLimits(eng, cfg, log)
 	log.InfoContext(ctx, "deskbridge started", "version", version, "config", path,
 		"store", st.Target(), "store_kind", string(st.Kind()), "numbers", len(cfg.WhatsApp.Numbers))
 
@@ -340,13 +340,13 @@ func numberHelpdesk(cfg *config.Config, n config.Number) string {
 	return ""
 }
 
-// readMessagingLimit sets the engine's messaging limit to the tier Meta
-// reports for the first number with an access token, when
-// whatsapp.messaging_limit is not set (none is kept when it cannot be read).
-func readMessagingLimit(eng *bridge.Engine, cfg *config.Config, log *slog.Logger) {
-	if cfg.WhatsApp.MessagingLimit > 0 {
-		return
-	}
+// readLimits reads what Meta reports for each number with an access token:
+// the throughput level (HIGH: 1,000 messages a second) for numbers whose
+// throughput_mps is not set, and, when whatsapp.messaging_limit is not set,
+// the messaging limit tier of the first number (none is kept when it
+// cannot be read).
+func readLimits(eng *bridge.Engine, cfg *config.Config, log *slog.Logger) {
+	tierRead := cfg.WhatsApp.MessagingLimit > 0
 	for _, n := range eng.Numbers() {
 		if n.Client == nil {
 			continue
@@ -355,13 +355,19 @@ func readMessagingLimit(eng *bridge.Engine, cfg *config.Config, log *slog.Logger
 		info, err := n.Client.PhoneNumberInfo(ctx)
 		cancel()
 		if err != nil {
-			log.Warn("messaging limit not read; none is kept (set whatsapp.messaging_limit)", "phone_number_id", n.PhoneNumberID, slog.Any("error", err))
-			return
+			log.Warn("number's limits not read; defaults kept (set throughput_mps and whatsapp.messaging_limit)",
+				"phone_number_id", n.PhoneNumberID, slog.Any("error", err))
+			continue
 		}
-		limit := ratelimit.TierLimit(info.MessagingLimit)
-		log.Info("messaging limit read from the number", "phone_number_id", n.PhoneNumberID, "tier", info.MessagingLimit, "limit", limit)
-		eng.SetMessagingLimit(limit)
-		return
+		if strings.EqualFold(info.Throughput, "HIGH") {
+			eng.SetThroughput(n.PhoneNumberID, 1000)
+		}
+		if !tierRead {
+			tierRead = true
+			limit := ratelimit.TierLimit(info.MessagingLimit)
+			log.Info("messaging limit read from the number", "phone_number_id", n.PhoneNumberID, "tier", info.MessagingLimit, "limit", limit)
+			eng.SetMessagingLimit(limit)
+		}
 	}
 }
 
@@ -371,6 +377,7 @@ func readMessagingLimit(eng *bridge.Engine, cfg *config.Config, log *slog.Logger
 // With SQLite (one process) the connector's own limiter is the budget.
 func sharedBudget(st *store.Store, name string, cfg *config.Config, metrics *telemetry.Metrics) func(*zendesk.Config) {
 	return func(zc *zendesk.Config) {
+		zc.OnQuota = func(remaining, _ int) { metrics.HelpdeskBudgetRemaining.WithLabelValues(name).Set(float64(remaining)) }
 		if st.Kind() != store.Postgres {
 			return
 		}

@@ -81,6 +81,10 @@ type Config struct {
 	// DefaultRequestsPerMinute). Zendesk's rate-limit headers slow it down
 	// further when the remaining quota runs low.
 	RequestsPerMinute int
+	// OnQuota, when set, is told the remaining requests and the limit of
+	// the account's rate-limit window each time Zendesk's headers give
+	// them (for a gauge of the remaining budget).
+	OnQuota func(remaining, limit int)
 	// OnAuthFailure, when set, is called when Zendesk rejects the
 	// credentials; returning true retries the request once (see
 	// connectors.ClientConfig.OnAuthFailure).
@@ -232,5 +236,6 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("zendesk: %w", err)
 	}
 	c.budget = newBudget(c.api.Limiter(), perSecond, burst, cfg.Now, c.log)
+	c.budget.onQuota = cfg.OnQuota
 	return c, nil
 }

@@ -39,6 +39,7 @@ type budget struct {
 	plan      rate.Limit
 	planBurst int
 	now       func() time.Time
+	onQuota   func(remaining, limit int) // Config.OnQuota
 	log       *slog.Logger
 
 	mu        sync.Mutex
@@ -114,6 +115,9 @@ func (b *budget) observe(h http.Header) {
 	q, ok := readQuota(h)
 	if !ok {
 		return
+	}
+	if b.onQuota != nil {
+		b.onQuota(q.remaining, q.limit)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

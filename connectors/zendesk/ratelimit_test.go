@@ -89,6 +89,21 @@ func TestHealthyQuotaRestores(t *testing.T) {
 	}
 }
 
+// TestQuotaReported: the remaining budget the headers give is reported.
+func TestQuotaReported(t *testing.T) {
+	t.Parallel()
+	var got [][2]int
+	b := setup(t, func(c *Config) {
+		c.OnQuota = func(remaining, limit int) { got = append(got, [2]int{remaining, limit}) }
+	})
+	b.client.budget.observe(http.Header{"X-Rate-Limit-Remaining": {"190"}, "X-Rate-Limit": {"200"}})
+	b.client.budget.observe(http.Header{"Ratelimit-Remaining": {"3"}, "Ratelimit-Limit": {"700"}, "Ratelimit-Reset": {"20"}})
+	b.client.budget.observe(http.Header{})
+	if len(got) != 2 || got[0] != [2]int{190, 200} || got[1] != [2]int{3, 700} {
+		t.Errorf("reported %v, want [190 200] then [3 700]", got)
+	}
+}
+
 // TestTicketUpdateLimit: the 31st update of a ticket within 10 minutes is
 // refused before sending, with the wait until the oldest leaves the
 // window; other tickets are not affected; refused updates free their slot.
