@@ -1,9 +1,10 @@
 // Package secrets resolves the secret references of a configuration
 // (config.Secret) to their values.
 //
-// env://NAME and file:///path references are resolved now; vault:// references
-// fail with ErrVaultUnsupported until Vault support lands in a later change.
-// A literal (a value without a scheme) resolves to itself: config validation
+// env://NAME and file:///path references are read on every Resolve;
+// vault:// references are read through a Vault (see NewVault and
+// Resolver.WithVault), which keeps them fresh, and fail with
+// ErrVaultUnsupported without one. A literal (a value without a scheme) resolves to itself: config validation
 // has already decided whether literals are allowed.
 //
 // Errors name the reference (with any env default redacted) and never

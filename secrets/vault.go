@@ -48,6 +48,7 @@ type Vault struct {
 }
 
 type cached struct {
+	ref   config.SecretRef
 	value []byte
 	read  time.Time
 	stale bool // Invalidate asked for a new read
@@ -222,9 +223,35 @@ func (v *Vault) Read(ctx context.Context, ref config.SecretRef) ([]byte, error) 
 		return nil, err
 	}
 	v.mu.Lock()
-	v.cache[key] = cached{value: val, read: v.now()}
+	v.cache[key] = cached{ref: ref, value: val, read: v.now()}
 	v.mu.Unlock()
 	return val, nil
+}
+
+// refreshAll reads every secret read so far again, so values used only at
+// start (or rarely) stay fresh and a rotation is picked up within one
+// interval. A failure keeps the last good value.
+func (v *Vault) refreshAll(ctx context.Context) {
+	v.mu.Lock()
+	refs := make([]config.SecretRef, 0, len(v.cache))
+	for _, c := range v.cache {
+		refs = append(refs, c.ref)
+	}
+	v.mu.Unlock()
+	for _, ref := range refs {
+		v.Invalidate(ref)
+		if _, err := v.Read(ctx, ref); err != nil && ctx.Err() == nil {
+			v.log.WarnContext(ctx, "vault secret not refreshed", "ref", v.name(ref), slog.Any("error", err))
+		}
+	}
+}
+
+// name is a reference's configuration key path, for logs and metrics.
+func (v *Vault) name(ref config.SecretRef) string {
+	if p, ok := v.Paths[ref.String()]; ok {
+		return p
+	}
+	return ref.String()
 }
 
 func (v *Vault) countRead(err error) {
@@ -256,12 +283,9 @@ func (v *Vault) Check(context.Context) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var stale []string
-	for ref, c := range v.cache {
+	for _, c := range v.cache {
 		age := v.now().Sub(c.read)
-		name := ref
-		if p, ok := v.Paths[ref]; ok {
-			name = p
-		}
+		name := v.name(c.ref)
 		if v.Metrics != nil {
 			v.Metrics.SecretAge.WithLabelValues(name).Set(age.Seconds())
 		}
@@ -334,10 +358,20 @@ func (v *Vault) readFailed(err error) error {
 // before it expires (api.LifetimeWatcher) and logs in again when renewal is
 // no longer possible. Tokens that do not expire need nothing.
 func (v *Vault) Run(ctx context.Context) {
+	go v.refreshLoop(ctx)
 	for ctx.Err() == nil {
 		s, err := v.client.Auth().Token().LookupSelfWithContext(ctx)
 		if err != nil {
-			v.log.WarnContext(ctx, "vault token lookup failed; retrying", slog.Any("error", v.failed("look up the token", err)))
+			err = v.failed("look up the token", err)
+			if errors.Is(err, ErrVaultDenied) {
+				// Revoked or expired: log in again.
+				if lerr := v.Login(ctx); lerr != nil {
+					v.log.ErrorContext(ctx, "vault login failed; retrying", slog.Any("error", lerr))
+					sleep(ctx, 30*time.Second)
+				}
+				continue
+			}
+			v.log.WarnContext(ctx, "vault token lookup failed; retrying", slog.Any("error", err))
 			sleep(ctx, 30*time.Second)
 			continue
 		}
@@ -360,6 +394,25 @@ func (v *Vault) Run(ctx context.Context) {
 		if err := v.Login(ctx); err != nil {
 			v.log.ErrorContext(ctx, "vault login failed; retrying", slog.Any("error", err))
 			sleep(ctx, 30*time.Second)
+		}
+	}
+}
+
+// refreshLoop reads every secret again each refresh interval until ctx
+// ends.
+func (v *Vault) refreshLoop(ctx context.Context) {
+	refresh := v.cfg.RefreshInterval.Duration()
+	if refresh <= 0 {
+		refresh = 5 * time.Minute
+	}
+	t := time.NewTicker(refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			v.refreshAll(ctx)
 		}
 	}
 }

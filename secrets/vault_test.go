@@ -23,6 +23,7 @@ type fakeVault struct {
 	kv2     map[string][]map[string]any // path → versions (1-based)
 	kv1     map[string]map[string]any
 	reads   int
+	logins  int
 	rawBody map[string]string // path → body served as is
 }
 
@@ -51,6 +52,7 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.tokens["approle-token"] = true
+		f.logins++
 		_ = json.NewEncoder(w).Encode(map[string]any{"auth": map[string]any{"client_token": "approle-token", "renewable": true, "lease_duration": 3600}})
 		return
 	}
@@ -64,7 +66,11 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case p == "auth/token/lookup-self":
-		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"ttl": 0, "renewable": false}})
+		ttl := 0
+		if r.Header.Get("X-Vault-Token") == "approle-token" {
+			ttl = 3600
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"ttl": ttl, "renewable": false}})
 	case strings.HasPrefix(p, "secret/data/"):
 		f.reads++
 		versions := f.kv2[strings.TrimPrefix(p, "secret/data/")]
@@ -299,5 +305,53 @@ func TestVaultCheck(t *testing.T) {
 	}
 	if err := v.Check(context.Background()); err != nil {
 		t.Fatalf("after Vault came back: %v", err)
+	}
+}
+
+// Secrets used only at start stay fresh (they are read again every
+// interval), and a revoked token leads to a new log-in.
+func TestVaultRunRefreshesAndLogsInAgain(t *testing.T) {
+	t.Parallel()
+	f, addr := startVault(t)
+	f.kv2["meta"] = []map[string]any{{"token": "one"}}
+	base := secrets.New(env(map[string]string{"R": "role", "S": "sid"}), nil)
+	interval, err := config.ParseDuration("30ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := secrets.NewVault(config.VaultConfig{Address: addr, RefreshInterval: interval,
+		Auth: config.VaultAuth{Method: "approle", RoleID: "env://R", SecretID: "env://S"}}, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	base.WithVault(v)
+	if _, err := base.Resolve(context.Background(), config.Secret("vault://secret/meta#token")); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	delete(f.tokens, "approle-token") // revoked
+	f.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.Run(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f.mu.Lock()
+		logins, reads := f.logins, f.reads
+		f.mu.Unlock()
+		if logins >= 2 && reads >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logins %d, reads %d: want a new log-in and background refreshes", logins, reads)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if err := v.Check(context.Background()); err != nil {
+		t.Errorf("a secret read only once is kept fresh in the background: %v", err)
 	}
 }

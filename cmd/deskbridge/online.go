@@ -101,7 +101,7 @@ func readSchema(ctx context.Context, cfg *config.Config, name string, res *secre
 			continue
 		}
 		if ref, err := s.ref.Ref(); err == nil && ref.Scheme == config.SchemeVault {
-			return nil, one("%s.%s: vault:// secrets cannot be read by this version, so helpdesk %s cannot be checked online; use env:// or file://",
+			return nil, one("%s.%s: vault:// secrets are read by serve only, so helpdesk %s cannot be checked online; use env:// or file:// for this check",
 				prefix, s.key, name)
 		}
 		if _, err := res.Resolve(ctx, s.ref); err != nil {

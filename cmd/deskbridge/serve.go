@@ -62,14 +62,11 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 	if err := res.CheckAll(ctx, cfg); err != nil {
 		return &userError{"deskbridge: secrets:\n" + err.Error()}
 	}
-	appSecret, err := res.Resolve(ctx, cfg.WhatsApp.AppSecret)
-	if err != nil {
-		return err
-	}
-	verifyToken, err := res.Resolve(ctx, cfg.WhatsApp.VerifyToken)
-	if err != nil {
-		return err
-	}
+	// Read per request (a vault:// value from the cache that Vault keeps
+	// fresh), so a rotated app secret or verify token is used without a
+	// restart; CheckAll has just shown both can be read.
+	appSecret := func(ctx context.Context) ([]byte, error) { return res.Resolve(ctx, cfg.WhatsApp.AppSecret) }
+	verifyToken := func(ctx context.Context) ([]byte, error) { return res.Resolve(ctx, cfg.WhatsApp.VerifyToken) }
 
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -119,8 +116,8 @@ func serve(ctx context.Context, cfg *config.Config, path string, logOut io.Write
 		MaxBodyBytes:   int64(cfg.Server.MaxBodyBytes),
 		ReadTimeout:    cfg.Server.ReadTimeout.Duration(),
 		WriteTimeout:   cfg.Server.WriteTimeout.Duration(),
-		WhatsAppSecret: func(context.Context) ([]byte, error) { return appSecret, nil },
-		VerifyToken:    func(context.Context) ([]byte, error) { return verifyToken, nil },
+		WhatsAppSecret: appSecret,
+		VerifyToken:    verifyToken,
 		Acceptor:       inbox,
 		Helpdesk:       helpdeskHooks,
 		Ready:          readiness(st, q, vlt),
