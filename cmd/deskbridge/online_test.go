@@ -218,8 +218,8 @@ func TestConfigValidateOnline(t *testing.T) {
 			name:  "vault secret",
 			token: "vault://secret/zendesk#token",
 			tail:  "vault:\n  address: \"https://vault.acme.test:8200\"\n  auth:\n    method: token\n    token: \"env://VAULT_TOKEN\"\n",
-			want: []string{"helpdesks.support.api_token: vault:// secrets cannot be read by this version, " +
-				"so helpdesk support cannot be checked online; use env:// or file://"},
+			want: []string{"helpdesks.support.api_token: vault:// secrets are read by serve only, " +
+				"so helpdesk support cannot be checked online; use env:// or file:// for this check"},
 		},
 	}
 	for _, tc := range tests {
