@@ -17,28 +17,29 @@ func TestTakeRate(t *testing.T) {
 		ctx := t.Context()
 		// 10 per second with a burst of 3: tolerance 200 ms.
 		iv, tol := 100*time.Millisecond, 200*time.Millisecond
-		var waits []time.Duration
-		for range 5 {
+		// The burst goes at once; then one slot every 100 ms. Slots are
+		// compared as times from the first take, which a slow machine
+		// only delays.
+		first := time.Now()
+		for i := range 5 {
+			before := time.Now()
 			w, ok, err := st.TakeRate(ctx, "k", iv, tol, time.Second)
 			if err != nil || !ok {
 				t.Fatalf("take: %v %v", ok, err)
 			}
-			waits = append(waits, w)
-		}
-		// The burst goes at once; then one slot every 100 ms.
-		for i, w := range waits {
-			want := time.Duration(max(0, i-2)) * iv
-			if w < want-20*time.Millisecond || w > want+20*time.Millisecond {
-				t.Errorf("take %d: wait %v, want about %v", i, w, want)
+			slot, want := before.Add(w).Sub(first), time.Duration(max(0, i-2))*iv
+			if slot < want-2*time.Millisecond || slot > want+before.Sub(first)+5*time.Millisecond {
+				t.Errorf("take %d: slot %v after the first take, want %v", i, slot, want)
 			}
 		}
-		// Beyond maxWait nothing is reserved.
-		w, ok, err := st.TakeRate(ctx, "k", iv, tol, 50*time.Millisecond)
-		if err != nil || ok || w < 250*time.Millisecond {
+		// Beyond maxWait nothing is reserved (the next slot is 300 ms after
+		// the first take; 1 ms leaves no slot usable in time).
+		w, ok, err := st.TakeRate(ctx, "k", iv, tol, time.Millisecond)
+		if err != nil || ok || w <= time.Millisecond {
 			t.Errorf("over maxWait: wait %v ok %v err %v", w, ok, err)
 		}
 		w2, ok, _ := st.TakeRate(ctx, "k", iv, tol, time.Second)
-		if !ok || w2 > w+20*time.Millisecond {
+		if !ok || w2 > w+2*time.Millisecond {
 			t.Errorf("the refused take reserved a slot: next wait %v after %v", w2, w)
 		}
 	})
@@ -49,29 +50,31 @@ func TestTakeRateShared(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, kind store.Kind) {
 		t.Parallel()
 		st := storetest.Open(t, kind, store.Options{})
-		// 40 concurrent takers share one bucket: every slot is distinct.
-		var mu sync.Mutex
-		seen := map[time.Duration]bool{}
+		// 40 concurrent takers share one bucket: each takes a slot of its
+		// own, so the bucket ends 40 intervals after the first take. A
+		// slot given twice would leave it one interval short.
+		const iv = 50 * time.Millisecond
+		start := time.Now()
 		var wg sync.WaitGroup
 		for range 40 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w, ok, err := st.TakeRate(t.Context(), "shared", 50*time.Millisecond, 0, time.Hour)
-				if err != nil || !ok {
+				if _, ok, err := st.TakeRate(t.Context(), "shared", iv, 0, time.Hour); err != nil || !ok {
 					t.Error(ok, err)
-					return
 				}
-				slot := (w + 25*time.Millisecond) / (50 * time.Millisecond)
-				mu.Lock()
-				if seen[slot] {
-					t.Errorf("slot %d given twice", slot)
-				}
-				seen[slot] = true
-				mu.Unlock()
 			}()
 		}
 		wg.Wait()
+		w, ok, err := st.TakeRate(t.Context(), "shared", iv, 0, time.Hour)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		// The 41st slot starts 40 intervals after the first take, which
+		// happened at or after start.
+		if end := time.Since(start) + w; end < 40*iv-5*time.Millisecond {
+			t.Errorf("41st slot %v after the start, want at least %v: slots were given twice", end, 40*iv)
+		}
 	})
 }
 
