@@ -3,13 +3,17 @@ package secrets_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
 
 	"github.com/deskbridge/deskbridge/config"
+	"github.com/deskbridge/deskbridge/connectors"
 	"github.com/deskbridge/deskbridge/secrets"
 )
 
@@ -134,5 +138,78 @@ func TestRealVaultAppRoleAndRenewal(t *testing.T) {
 			t.Fatalf("read at %s: %q %v (the token was not renewed)", time.Until(deadline), b, err)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// The rotation the way it happens in production: a new token is written
+// to Vault and the vendor starts refusing the old one; the connector's next
+// request is refused (401), the value is read again from Vault, and the
+// request is made once more with the new token, without a restart.
+func TestRealVaultRotationOnVendor401(t *testing.T) {
+	admin, addr, token := realVault(t)
+	ctx := context.Background()
+	path := fmt.Sprintf("deskbridge-test/rotate-%d", time.Now().UnixNano())
+	kv := admin.KVv2("secret")
+	if _, err := kv.Put(ctx, path, map[string]any{"token": "old-token"}); err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Value
+	accepted.Store("old-token")
+	var calls atomic.Int32
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer "+accepted.Load().(string) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(vendor.Close)
+
+	base := secrets.New(env(map[string]string{"VAULT_TOKEN": token}), nil)
+	v, err := secrets.NewVault(config.VaultConfig{Address: addr}, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Login(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base.WithVault(v)
+	ref := config.Secret("vault://secret/" + path + "#token")
+	client, err := connectors.NewClient(connectors.ClientConfig{Vendor: "acme", Account: "a", BaseURL: vendor.URL,
+		Auth: func(ctx context.Context, r *http.Request) error {
+			b, err := base.Resolve(ctx, ref)
+			if err != nil {
+				return err
+			}
+			r.Header.Set("Authorization", "Bearer "+string(b))
+			return nil
+		},
+		OnAuthFailure: func(ctx context.Context) bool {
+			before, _ := base.Resolve(ctx, ref)
+			base.Invalidate(ref)
+			after, err := base.Resolve(ctx, ref)
+			return err == nil && string(after) != string(before)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func() error {
+		_, err := client.Do(ctx, "probe", &connectors.Request{Method: http.MethodGet, Path: "/"})
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatalf("with the first token: %v", err)
+	}
+	if _, err := kv.Put(ctx, path, map[string]any{"token": "new-token"}); err != nil {
+		t.Fatal(err)
+	}
+	accepted.Store("new-token") // the vendor now refuses the old token
+	before := calls.Load()
+	if err := call(); err != nil {
+		t.Fatalf("after the rotation: %v, want the request retried with the new token", err)
+	}
+	if n := calls.Load() - before; n != 2 {
+		t.Errorf("%d requests after the rotation, want 2 (refused, then retried)", n)
 	}
 }

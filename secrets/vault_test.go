@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,17 @@ func (f *fakeVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/v1/")
+	if p == "auth/kubernetes/login" {
+		var in map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		if in["role"] != "deskbridge" || in["jwt"] != "sa-jwt" {
+			fail(http.StatusForbidden, "permission denied")
+			return
+		}
+		f.tokens["k8s-token"] = true
+		_ = json.NewEncoder(w).Encode(map[string]any{"auth": map[string]any{"client_token": "k8s-token", "renewable": true, "lease_duration": 3600}})
+		return
+	}
 	if p == "auth/approle/login" {
 		var in map[string]string
 		_ = json.NewDecoder(r.Body).Decode(&in)
@@ -142,6 +154,7 @@ func TestVaultLoginAndRead(t *testing.T) {
 		{"version pinned", config.VaultAuth{}, map[string]string{"VAULT_TOKEN": "root"}, "vault://secret/deskbridge/meta?version=1#token", "v1", ""},
 		{"kv v1", config.VaultAuth{}, map[string]string{"VAULT_TOKEN": "root"}, "vault://kv1/legacy?kv=1#token", "old", ""},
 		{"approle", config.VaultAuth{Method: "approle", RoleID: "env://R", SecretID: "env://S"}, map[string]string{"R": "role", "S": "sid"}, "vault://secret/deskbridge/meta#app_secret", "s", ""},
+		{"kubernetes", config.VaultAuth{Method: "kubernetes", Role: "deskbridge", JWTFile: "/var/run/sa/token"}, nil, "vault://secret/deskbridge/meta#token", "v2", ""},
 		{"missing key", config.VaultAuth{}, map[string]string{"VAULT_TOKEN": "root"}, "vault://secret/deskbridge/meta#nope", "", `no key "nope"`},
 		{"missing secret", config.VaultAuth{}, map[string]string{"VAULT_TOKEN": "root"}, "vault://secret/deskbridge/none#token", "", "no such secret"},
 		{"missing version", config.VaultAuth{}, map[string]string{"VAULT_TOKEN": "root"}, "vault://secret/deskbridge/meta?version=9#token", "", "no such secret"},
@@ -150,7 +163,12 @@ func TestVaultLoginAndRead(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			base := secrets.New(env(tc.env), nil)
+			base := secrets.New(env(tc.env), func(path string) ([]byte, error) {
+				if path == "/var/run/sa/token" {
+					return []byte("sa-jwt\n"), nil
+				}
+				return nil, os.ErrNotExist
+			})
 			v, err := secrets.NewVault(config.VaultConfig{Address: addr, Auth: tc.auth}, base, nil)
 			if err != nil {
 				t.Fatal(err)
