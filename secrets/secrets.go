@@ -67,6 +67,15 @@ func (r *Resolver) Invalidate(s config.Secret) {
 	}
 }
 
+// Rejected records that a vendor refused the value of a vault:// reference
+// even after it was read again (see Vault.Rejected); other references are
+// ignored.
+func (r *Resolver) Rejected(s config.Secret) {
+	if ref, err := s.Ref(); err == nil && ref.Scheme == config.SchemeVault && r.vault != nil {
+		r.vault.Rejected(ref)
+	}
+}
+
 // HasVault reports whether r resolves vault:// references.
 func (r *Resolver) HasVault() bool { return r.vault != nil }
 

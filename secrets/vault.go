@@ -48,10 +48,11 @@ type Vault struct {
 }
 
 type cached struct {
-	ref   config.SecretRef
-	value []byte
-	read  time.Time
-	stale bool // Invalidate asked for a new read
+	ref      config.SecretRef
+	value    []byte
+	read     time.Time
+	stale    bool      // Invalidate asked for a new read
+	rejected time.Time // a vendor refused this value (zero: not refused)
 }
 
 // NewVault returns a client for cfg. Address, namespace and TLS settings
@@ -223,9 +224,25 @@ func (v *Vault) Read(ctx context.Context, ref config.SecretRef) ([]byte, error) 
 		return nil, err
 	}
 	v.mu.Lock()
-	v.cache[key] = cached{ref: ref, value: val, read: v.now()}
+	next := cached{ref: ref, value: val, read: v.now()}
+	if ok && string(c.value) == string(val) {
+		next.rejected = c.rejected // the same value: still refused
+	}
+	v.cache[key] = next
 	v.mu.Unlock()
 	return val, nil
+}
+
+// Rejected records that a vendor refused the current value of ref (and
+// reading it again from Vault gave the same value): /readyz reports it
+// until Vault has a new value or one refresh interval has passed.
+func (v *Vault) Rejected(ref config.SecretRef) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c, ok := v.cache[ref.String()]; ok {
+		c.rejected = v.now()
+		v.cache[ref.String()] = c
+	}
 }
 
 // refreshAll reads every secret read so far again, so values used only at
@@ -282,7 +299,7 @@ func (v *Vault) Check(context.Context) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var stale []string
+	var stale, rejected []string
 	for _, c := range v.cache {
 		age := v.now().Sub(c.read)
 		name := v.name(c.ref)
@@ -292,10 +309,21 @@ func (v *Vault) Check(context.Context) error {
 		if age > 3*refresh {
 			stale = append(stale, name)
 		}
+		if !c.rejected.IsZero() && v.now().Sub(c.rejected) < refresh {
+			rejected = append(rejected, name)
+		}
 	}
+	var problems []string
 	if len(stale) > 0 {
 		slices.Sort(stale)
-		return fmt.Errorf("vault: secrets not refreshed for over %s: %s", 3*refresh, strings.Join(stale, ", "))
+		problems = append(problems, fmt.Sprintf("secrets not refreshed for over %s: %s", 3*refresh, strings.Join(stale, ", ")))
+	}
+	if len(rejected) > 0 {
+		slices.Sort(rejected)
+		problems = append(problems, "secrets rejected by the vendor, and Vault has no new value: "+strings.Join(rejected, ", "))
+	}
+	if len(problems) > 0 {
+		return errors.New("vault: " + strings.Join(problems, "; "))
 	}
 	return nil
 }

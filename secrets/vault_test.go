@@ -373,3 +373,40 @@ func TestVaultRunRefreshesAndLogsInAgain(t *testing.T) {
 		t.Errorf("a secret read only once is kept fresh in the background: %v", err)
 	}
 }
+
+// A value the vendor refuses, with no new one in Vault, makes the bridge
+// not ready, naming the key; a new value in Vault clears it.
+func TestVaultRejectedValue(t *testing.T) {
+	t.Parallel()
+	f, addr := startVault(t)
+	f.kv2["zd"] = []map[string]any{{"token": "old"}}
+	base := secrets.New(env(map[string]string{"VAULT_TOKEN": "root"}), nil)
+	v, err := secrets.NewVault(config.VaultConfig{Address: addr}, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Login(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v.Paths = map[string]string{"vault://secret/zd#token": "helpdesks.support.api_token"}
+	base.WithVault(v)
+	ref := config.Secret("vault://secret/zd#token")
+	if _, err := base.Resolve(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	base.Rejected(ref)
+	if err := v.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "rejected by the vendor") ||
+		!strings.Contains(err.Error(), "helpdesks.support.api_token") {
+		t.Fatalf("check = %v, want not ready naming the key", err)
+	}
+	f.mu.Lock()
+	f.kv2["zd"] = append(f.kv2["zd"], map[string]any{"token": "new"})
+	f.mu.Unlock()
+	base.Invalidate(ref)
+	if b, _ := base.Resolve(context.Background(), ref); string(b) != "new" {
+		t.Fatalf("read %q", b)
+	}
+	if err := v.Check(context.Background()); err != nil {
+		t.Errorf("after a new value: %v", err)
+	}
+}

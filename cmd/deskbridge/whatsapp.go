@@ -203,6 +203,10 @@ func refreshOnAuthFailure(res *secrets.Resolver, s config.Secret) func(context.C
 		before, _ := res.Resolve(ctx, s)
 		res.Invalidate(s)
 		after, err := res.Resolve(ctx, s)
-		return err == nil && string(after) != string(before)
+		changed := err == nil && string(after) != string(before)
+		if !changed {
+			res.Rejected(s) // /readyz says so until Vault has a new value
+		}
+		return changed
 	}
 }
