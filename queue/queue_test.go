@@ -175,7 +175,12 @@ func TestOrderingUnderConcurrentWorkers(t *testing.T) {
 				}
 				t.Cleanup(st.Close)
 			}
-			queues = append(queues, startQueue(t, st, rec, fastConfig()))
+			cfg := fastConfig()
+			// Exactly once is asserted here, so a lease must not expire
+			// under a loaded machine's stalls (a lost lease lets another
+			// worker handle the event again, which handlers must tolerate).
+			cfg.LeaseTTL, cfg.JobTimeout, cfg.RescueAfter = 20*time.Second, 30*time.Second, 40*time.Second
+			queues = append(queues, startQueue(t, st, rec, cfg))
 		}
 		const convs, perConv = 12, 8
 		want := map[string][]string{}
