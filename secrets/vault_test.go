@@ -132,6 +132,20 @@ func startVault(t *testing.T) (*fakeVault, string) {
 	return f, srv.URL
 }
 
+// loggedIn returns a Vault client of cfg, logged in, resolving through
+// base.
+func loggedIn(t *testing.T, cfg config.VaultConfig, base *secrets.Resolver) *secrets.Vault {
+	t.Helper()
+	v, err := secrets.NewVault(cfg, base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Login(context.Background()); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	return v
+}
+
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
@@ -237,13 +251,7 @@ func TestVaultCacheAndRotation(t *testing.T) {
 	f, addr := startVault(t)
 	f.kv2["zd"] = []map[string]any{{"token": "one"}}
 	base := secrets.New(env(map[string]string{"VAULT_TOKEN": "root"}), nil)
-	v, err := secrets.NewVault(config.VaultConfig{Address: addr}, base, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Login(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	v := loggedIn(t, config.VaultConfig{Address: addr}, base)
 	base.WithVault(v)
 	ref := config.Secret("vault://secret/zd#token")
 	read := func() string {
@@ -289,13 +297,7 @@ func TestVaultCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := secrets.NewVault(config.VaultConfig{Address: addr, RefreshInterval: interval}, base, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Login(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	v := loggedIn(t, config.VaultConfig{Address: addr, RefreshInterval: interval}, base)
 	v.Paths = map[string]string{"vault://secret/meta#token": "whatsapp.numbers[0].access_token"}
 	base.WithVault(v)
 	ref := config.Secret("vault://secret/meta#token")
@@ -381,13 +383,7 @@ func TestVaultRejectedValue(t *testing.T) {
 	f, addr := startVault(t)
 	f.kv2["zd"] = []map[string]any{{"token": "old"}}
 	base := secrets.New(env(map[string]string{"VAULT_TOKEN": "root"}), nil)
-	v, err := secrets.NewVault(config.VaultConfig{Address: addr}, base, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Login(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	v := loggedIn(t, config.VaultConfig{Address: addr}, base)
 	v.Paths = map[string]string{"vault://secret/zd#token": "helpdesks.support.api_token"}
 	base.WithVault(v)
 	ref := config.Secret("vault://secret/zd#token")
