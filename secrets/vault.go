@@ -207,10 +207,7 @@ func (v *Vault) Read(ctx context.Context, ref config.SecretRef) ([]byte, error) 
 	v.mu.Lock()
 	c, ok := v.cache[key]
 	v.mu.Unlock()
-	refresh := v.cfg.RefreshInterval.Duration()
-	if refresh <= 0 {
-		refresh = 5 * time.Minute
-	}
+	refresh := v.refreshInterval()
 	if ok && !c.stale && v.now().Sub(c.read) < refresh {
 		return c.value, nil
 	}
@@ -243,6 +240,14 @@ func (v *Vault) Rejected(ref config.SecretRef) {
 		c.rejected = v.now()
 		v.cache[ref.String()] = c
 	}
+}
+
+// refreshInterval is vault.refresh_interval, 5 minutes when unset.
+func (v *Vault) refreshInterval() time.Duration {
+	if d := v.cfg.RefreshInterval.Duration(); d > 0 {
+		return d
+	}
+	return 5 * time.Minute
 }
 
 // refreshAll reads every secret read so far again, so values used only at
@@ -293,10 +298,7 @@ func (v *Vault) countRead(err error) {
 // unreachable for longer than that: the value may have been rotated or
 // revoked meanwhile). It also updates the age metric. /readyz calls it.
 func (v *Vault) Check(context.Context) error {
-	refresh := v.cfg.RefreshInterval.Duration()
-	if refresh <= 0 {
-		refresh = 5 * time.Minute
-	}
+	refresh := v.refreshInterval()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var stale, rejected []string
@@ -429,10 +431,7 @@ func (v *Vault) Run(ctx context.Context) {
 // refreshLoop reads every secret again each refresh interval until ctx
 // ends.
 func (v *Vault) refreshLoop(ctx context.Context) {
-	refresh := v.cfg.RefreshInterval.Duration()
-	if refresh <= 0 {
-		refresh = 5 * time.Minute
-	}
+	refresh := v.refreshInterval()
 	t := time.NewTicker(refresh)
 	defer t.Stop()
 	for {
